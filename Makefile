@@ -1,0 +1,61 @@
+# One target per job. Every target that needs the environment creates it first (`make install`).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# uv from PATH, else bootstrapped with pip into .tools/ (pinned).
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+.PHONY: help install regen check-regen lint format typecheck pytest test check build clean
+
+help:
+	@echo "make install      create .venv with everything pinned in uv.lock"
+	@echo "make test         lint, typecheck, check-regen and the test suite (what CI runs)"
+	@echo "make regen        regenerate shortpen_api_client/_generated from openapi.yaml"
+	@echo "make check-regen  fail if the committed generated code differs from openapi.yaml"
+	@echo "make build        build the sdist and wheel into dist/"
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --all-extras
+	@touch $@
+
+install: $(VENV)/.installed
+
+regen: install
+	$(PY) scripts/regen.py
+
+check-regen: install
+	$(PY) scripts/regen.py --check
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+pytest: install
+	$(VENV)/bin/pytest
+
+check: lint typecheck check-regen
+
+test: check pytest
+
+build: install
+	rm -rf dist
+	$(UV) build --quiet
+
+clean:
+	rm -rf $(VENV) .tools dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
