@@ -35,7 +35,9 @@ def test_wheel_metadata_declares_light_core_and_extras(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         (meta_name,) = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
         meta = zf.read(meta_name).decode()
-    requires = [line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Requires-Dist:")]
+    requires = [
+        line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Requires-Dist:")
+    ]
     core = sorted(r for r in requires if "extra ==" not in r)
     assert core == ["attrs>=22.2", "httpx<1,>=0.24"]
     assert "Requires-Python: >=3.11" in meta
