@@ -1,0 +1,481 @@
+"""``ShortPen`` and ``AsyncShortPen``: the click log of any date range, window by window.
+
+Both clients share the settings, planning, retry, error and decoding code (``_engine``); only the
+I/O loop differs: threads over one ``httpx.Client``, or tasks over one ``httpx.AsyncClient``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import datetime as dt
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from types import TracebackType
+from typing import Self
+
+import attrs
+import httpx
+
+from ._config import check_id, check_int, check_seconds, parse_range, resolve_base_url, resolve_token
+from ._engine import (
+    Attempt,
+    Event,
+    Outcome,
+    Progress,
+    Run,
+    Settings,
+    interpret,
+    request_kwargs,
+    transport_error,
+)
+from ._generated.client import AuthenticatedClient
+from ._generated.models import AnalyticsEvent
+from ._retry import RetryPolicy
+from ._windows import Window
+from .errors import APITimeoutError, InvalidArgumentError, ShortPenError
+
+#: Seven days a window: a week of clicks is small enough for one response on busy accounts, and a
+#: month still becomes only 5 requests, fetched concurrently. Windows that are too big are split.
+DEFAULT_WINDOW_DAYS = 7
+DEFAULT_MAX_CONCURRENCY = 8
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 4
+
+
+@attrs.frozen(kw_only=True)
+class Batch:
+    """The events of one planned window, in order (internal: ``clicks()`` and ``export()`` consume it)."""
+
+    window: Window
+    events: list[Event]
+
+
+class _BaseClient:
+    """Validation and configuration shared by both clients."""
+
+    _settings: Settings
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        environment: str = "api",
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        total_timeout: float | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        window_days: int = DEFAULT_WINDOW_DAYS,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_requests: int | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        check_seconds(timeout, "timeout")
+        check_seconds(total_timeout, "total_timeout", optional=True)
+        if max_requests is not None:
+            check_int(max_requests, "max_requests", minimum=1)
+        self._settings = Settings(
+            base_url=resolve_base_url(base_url, environment),
+            token=resolve_token(token),
+            timeout=float(timeout),
+            total_timeout=None if total_timeout is None else float(total_timeout),
+            window_days=check_int(window_days, "window_days", minimum=1),
+            max_concurrency=check_int(max_concurrency, "max_concurrency", minimum=1),
+            max_requests=max_requests,
+            policy=RetryPolicy(max_retries=check_int(max_retries, "max_retries", minimum=0)),
+        )
+        path = request_kwargs(Window(dt.date.min, dt.date.min), None, None)["url"]
+        self._url = self._settings.base_url + path
+        self._progress = progress
+        self._clock = clock
+        self._rng = rng
+
+    @property
+    def base_url(self) -> str:
+        return self._settings.base_url
+
+    @property
+    def window_days(self) -> int:
+        return self._settings.window_days
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._settings.max_concurrency
+
+    def __repr__(self) -> str:
+        s = self._settings
+        return (
+            f"{type(self).__name__}(base_url={s.base_url!r}, window_days={s.window_days}, "
+            f"max_concurrency={s.max_concurrency}, timeout={s.timeout:g}, max_retries={s.policy.max_retries})"
+        )
+
+    def _run(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        workspace_id: int | None,
+        url_id: int | None,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> Run:
+        """Validate one call's arguments (before any request) and plan it."""
+        first, last = parse_range(start, end)
+        return Run(
+            self._settings,
+            first,
+            last,
+            workspace_id=check_id(workspace_id, "workspace_id"),
+            url_id=check_id(url_id, "url_id"),
+            clock=self._clock,
+            rng=self._rng,
+            progress=progress or self._progress,
+        )
+
+    def _build(
+        self, http: httpx.Client | httpx.AsyncClient, run: Run, window: Window, timeout: float
+    ) -> httpx.Request:
+        kwargs = request_kwargs(window, run.workspace_id, run.url_id)
+        return http.build_request(
+            kwargs["method"],
+            self._url,
+            json=kwargs["json"],
+            headers={**kwargs["headers"], **self._settings.headers()},
+            timeout=httpx.Timeout(timeout),
+        )
+
+    def _generated_client(self) -> AuthenticatedClient:
+        s = self._settings
+        return AuthenticatedClient(
+            base_url=s.base_url,
+            token=s.token,
+            headers={"User-Agent": self._settings.headers()["User-Agent"]},
+            timeout=httpx.Timeout(s.timeout),
+            follow_redirects=False,
+        )
+
+
+def _owned_limits(settings: Settings) -> httpx.Limits:
+    return httpx.Limits(
+        max_connections=settings.max_concurrency, max_keepalive_connections=settings.max_concurrency
+    )
+
+
+class ShortPen(_BaseClient):
+    """The ShortPen analytics client.
+
+    ``token`` falls back to ``SHORTPEN_TOKEN``; ``base_url`` to ``SHORTPEN_BASE_URL``, then to
+    ``https://{environment}.shortpen.com``. Use it as a context manager (or call ``close()``).
+    Pass ``http_client`` to use your own ``httpx.Client`` (you close it; redirects are never followed).
+    ``sleep`` and ``clock`` exist so tests need not wait for real backoff.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        environment: str = "api",
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        total_timeout: float | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        window_days: int = DEFAULT_WINDOW_DAYS,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_requests: int | None = None,
+        http_client: httpx.Client | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            token,
+            environment=environment,
+            base_url=base_url,
+            timeout=timeout,
+            total_timeout=total_timeout,
+            max_retries=max_retries,
+            window_days=window_days,
+            max_concurrency=max_concurrency,
+            max_requests=max_requests,
+            progress=progress,
+            clock=clock,
+            rng=rng,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise InvalidArgumentError(
+                f"http_client must be an httpx.Client, got {type(http_client).__name__}"
+            )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=self._settings.timeout,
+            follow_redirects=False,
+            limits=_owned_limits(self._settings),
+        )
+        self._sleep = sleep
+        self._generated: AuthenticatedClient | None = None
+
+    @property
+    def generated_client(self) -> AuthenticatedClient:
+        """The generated layer's client for this base URL and token, to call
+        ``shortpen_api_client.generated.get_analytics`` directly."""
+        if self._generated is None:
+            self._generated = self._generated_client()
+        return self._generated
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+        if self._generated is not None:
+            self._generated.get_httpx_client().close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def clicks(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> Iterator[AnalyticsEvent]:
+        """Every click from ``start`` to ``end`` (inclusive), ascending by ``created_at``, each once.
+
+        Arguments are checked now, before any request; events stream as windows arrive.
+        """
+        run = self._run(start, end, workspace_id, url_id)
+        return (AnalyticsEvent.from_dict(event) for batch in self._batches(run) for event in batch.events)
+
+    def _batches(self, run: Run) -> Iterator[Batch]:
+        """The planned windows' events in date order, fetching up to ``max_concurrency`` at once."""
+        windows = iter(run.windows)
+        limit = self._settings.max_concurrency
+        pending: collections.deque[tuple[Window, concurrent.futures.Future[list[Event]]]] = (
+            collections.deque()
+        )
+        pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=min(limit, len(run.windows)), thread_name_prefix="shortpen"
+        )
+
+        def fill() -> None:
+            while len(pending) < limit and (window := next(windows, None)) is not None:
+                pending.append((window, pool.submit(self._fetch_window, run, window)))
+
+        try:
+            fill()
+            while pending:
+                window, future = pending.popleft()
+                events = future.result()
+                fill()
+                run.delivered(window, events)
+                yield Batch(window=window, events=events)
+        finally:
+            run.cancelled = True
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _fetch_window(self, run: Run, window: Window) -> list[Event]:
+        protocol = run.protocol(window)
+        step = next(protocol)
+        try:
+            while True:
+                if isinstance(step, Attempt):
+                    step = protocol.send(self._attempt(run, step.window))
+                else:
+                    self._sleep(step.seconds)
+                    step = protocol.send(None)
+        except StopIteration as done:
+            events: list[Event] = done.value
+            return events
+
+    def _attempt(self, run: Run, window: Window) -> Outcome:
+        """One request, bounded by the wall clock: the deadline is checked as bytes arrive and no
+        single read waits longer than the attempt's timeout (so at worst 2x ``timeout``)."""
+        started = run.clock()
+        status = None
+        try:
+            timeout = run.attempt_timeout(window)
+            request = self._build(self._http, run, window, timeout)
+            response = self._http.send(request, stream=True, follow_redirects=False)
+            status = response.status_code
+            try:
+                chunks = []
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    if run.clock() - started > timeout:
+                        raise APITimeoutError(
+                            f"no complete response within timeout={timeout:g}s",
+                            phase="read",
+                            window=window.as_tuple(),
+                        )
+            finally:
+                response.close()
+            events = interpret(response, b"".join(chunks), window)
+        except httpx.TransportError as exc:
+            return Outcome(error=transport_error(exc, window), status=status, elapsed=run.clock() - started)
+        except ShortPenError as exc:
+            if isinstance(exc, APITimeoutError) and exc.phase == "total":
+                raise
+            return Outcome(error=exc, status=status, elapsed=run.clock() - started)
+        return Outcome(events=events, status=status, elapsed=run.clock() - started)
+
+
+class AsyncShortPen(_BaseClient):
+    """The asyncio twin of ``ShortPen``: same arguments, ``clicks()`` is an async iterator and
+    ``http_client`` an ``httpx.AsyncClient``. Use it with ``async with``."""
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        environment: str = "api",
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        total_timeout: float | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        window_days: int = DEFAULT_WINDOW_DAYS,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_requests: int | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            token,
+            environment=environment,
+            base_url=base_url,
+            timeout=timeout,
+            total_timeout=total_timeout,
+            max_retries=max_retries,
+            window_days=window_days,
+            max_concurrency=max_concurrency,
+            max_requests=max_requests,
+            progress=progress,
+            clock=clock,
+            rng=rng,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise InvalidArgumentError(
+                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
+            )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self._settings.timeout,
+            follow_redirects=False,
+            limits=_owned_limits(self._settings),
+        )
+        self._sleep = sleep
+        self._generated: AuthenticatedClient | None = None
+
+    @property
+    def generated_client(self) -> AuthenticatedClient:
+        """The generated layer's client for this base URL and token (use its ``asyncio_detailed``)."""
+        if self._generated is None:
+            self._generated = self._generated_client()
+        return self._generated
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+        if self._generated is not None:
+            await self._generated.get_async_httpx_client().aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def clicks(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> AsyncIterator[AnalyticsEvent]:
+        """Every click from ``start`` to ``end`` (inclusive), ascending by ``created_at``, each once.
+
+        Arguments are checked now, before any request; iterate with ``async for``.
+        """
+        run = self._run(start, end, workspace_id, url_id)
+        return self._events(run)
+
+    async def _events(self, run: Run) -> AsyncIterator[AnalyticsEvent]:
+        async for batch in self._batches(run):
+            for event in batch.events:
+                yield AnalyticsEvent.from_dict(event)
+
+    async def _batches(self, run: Run) -> AsyncIterator[Batch]:
+        windows = iter(run.windows)
+        limit = self._settings.max_concurrency
+        pending: collections.deque[tuple[Window, asyncio.Task[list[Event]]]] = collections.deque()
+
+        def fill() -> None:
+            while len(pending) < limit and (window := next(windows, None)) is not None:
+                pending.append((window, asyncio.ensure_future(self._fetch_window(run, window))))
+
+        try:
+            fill()
+            while pending:
+                window, task = pending.popleft()
+                events = await task
+                fill()
+                run.delivered(window, events)
+                yield Batch(window=window, events=events)
+        finally:
+            run.cancelled = True
+            for _, task in pending:
+                task.cancel()
+            await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
+
+    async def _fetch_window(self, run: Run, window: Window) -> list[Event]:
+        protocol = run.protocol(window)
+        step = next(protocol)
+        try:
+            while True:
+                if isinstance(step, Attempt):
+                    step = protocol.send(await self._attempt(run, step.window))
+                else:
+                    await self._sleep(step.seconds)
+                    step = protocol.send(None)
+        except StopIteration as done:
+            events: list[Event] = done.value
+            return events
+
+    async def _attempt(self, run: Run, window: Window) -> Outcome:
+        """One request, bounded end to end by the attempt's timeout (``asyncio.timeout``)."""
+        started = run.clock()
+        status = None
+        try:
+            timeout = run.attempt_timeout(window)
+            request = self._build(self._http, run, window, timeout)
+            try:
+                async with asyncio.timeout(timeout):
+                    response = await self._http.send(request, follow_redirects=False)
+                    status = response.status_code
+            except TimeoutError:
+                raise APITimeoutError(
+                    f"no complete response within timeout={timeout:g}s",
+                    phase="read",
+                    window=window.as_tuple(),
+                ) from None
+            events = interpret(response, response.content, window)
+        except httpx.TransportError as exc:
+            return Outcome(error=transport_error(exc, window), status=status, elapsed=run.clock() - started)
+        except ShortPenError as exc:
+            if isinstance(exc, APITimeoutError) and exc.phase == "total":
+                raise
+            return Outcome(error=exc, status=status, elapsed=run.clock() - started)
+        return Outcome(events=events, status=status, elapsed=run.clock() - started)

@@ -1,0 +1,319 @@
+"""What the sync and async clients share: the settings, the per-call run (window plan, request
+budget, deadline, statistics), and the window protocol that decides between retrying, splitting
+and giving up.
+
+The protocol is sans-I/O: a generator that yields what to do next (``Attempt`` a request, or
+``Sleep``) and receives the outcome, so ``ShortPen`` (threads) and ``AsyncShortPen`` (tasks) run
+exactly the same decisions and differ only in their I/O loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import random
+import threading
+from collections.abc import Callable, Generator
+from typing import Any
+
+import attrs
+import httpx
+
+from . import _decode
+from ._generated.api.analytics import get_analytics
+from ._generated.models import AnalyticsRequest
+from ._generated.types import UNSET
+from ._retry import RetryPolicy, backoff, is_too_large, parse_retry_after, should_retry
+from ._version import __version__
+from ._windows import Window, plan_windows
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    InvalidResponseError,
+    RequestBudgetExceededError,
+    ShortPenError,
+    WindowTooLargeError,
+)
+
+logger = logging.getLogger("shortpen_api_client")
+
+USER_AGENT = f"shortpen-api-client/{__version__}"
+Event = dict[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """A client's configuration, validated by the client's constructor."""
+
+    base_url: str
+    token: str = attrs.field(repr=False)
+    timeout: float
+    total_timeout: float | None
+    window_days: int
+    max_concurrency: int
+    max_requests: int | None
+    policy: RetryPolicy
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "User-Agent": USER_AGENT}
+
+
+@attrs.frozen(kw_only=True)
+class Progress:
+    """Passed to the ``progress`` callback each time a window has been delivered."""
+
+    window: Window
+    window_events: int
+    windows_done: int
+    windows_planned: int
+    events: int
+    requests: int
+    retries: int
+    splits: int
+    elapsed: float
+
+
+@attrs.define(kw_only=True)
+class Stats:
+    """Counters of one call; updated from several threads, hence the lock."""
+
+    windows: int = 0
+    windows_done: int = 0
+    requests: int = 0
+    retries: int = 0
+    splits: int = 0
+    events: int = 0
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+
+@attrs.frozen
+class Attempt:
+    """Send one request for ``window``; ``number`` counts attempts of this window from 1."""
+
+    window: Window
+    number: int
+
+
+@attrs.frozen
+class Sleep:
+    seconds: float
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """What one attempt gave: the events, or the error; the status (if any) and how long it took."""
+
+    events: list[Event] | None = None
+    error: ShortPenError | None = None
+    status: int | None = None
+    elapsed: float = 0.0
+
+
+Step = Attempt | Sleep
+
+
+def request_kwargs(window: Window, workspace_id: int | None, url_id: int | None) -> dict[str, Any]:
+    """Method, path and JSON body of one window's request, from the generated endpoint."""
+    body = AnalyticsRequest(
+        start=window.start,
+        end=window.end,
+        workspace_id=UNSET if workspace_id is None else workspace_id,
+        url_id=UNSET if url_id is None else url_id,
+    )
+    return get_analytics._get_kwargs(body=body)
+
+
+def interpret(response: httpx.Response, content: bytes, window: Window) -> list[Event]:
+    """Events of a successful response; raises the matching ``ShortPenError`` otherwise."""
+    content_type = response.headers.get("content-type", "")
+    if response.status_code == 200:
+        events = _decode.decode_events(content, content_type=content_type, window=window.as_tuple())
+        return ascending(events, window)
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    raise _decode.status_error(
+        response.status_code,
+        content,
+        content_type=content_type,
+        retry_after=retry_after,
+        window=window.as_tuple(),
+    )
+
+
+def ascending(events: list[Event], window: Window) -> list[Event]:
+    """The events in ascending ``created_at`` order: the server's order, unless it is not sorted."""
+    try:
+        stamps: list[str] = [event["created_at"] for event in events]
+        if all(a <= b for a, b in itertools.pairwise(stamps)):
+            return events
+        return sorted(events, key=_instant)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidResponseError(
+            f"an event without a valid created_at ({type(exc).__name__}: {exc})", window=window.as_tuple()
+        ) from None
+
+
+def _instant(event: Event) -> tuple[dt.datetime, Any]:
+    return dt.datetime.fromisoformat(event["created_at"]), event.get("id")
+
+
+def transport_error(exc: httpx.TransportError, window: Window) -> APIConnectionError:
+    """The ``APIConnectionError`` for an httpx transport failure (never includes headers)."""
+    name = type(exc).__name__
+    detail = str(exc) or name
+    if isinstance(exc, httpx.TimeoutException):
+        phase = {"ConnectTimeout": "connect", "PoolTimeout": "pool"}.get(name, "read")
+        return APITimeoutError(f"{name}: {detail}", phase=phase, window=window.as_tuple())
+    return APIConnectionError(f"{name}: {detail}", window=window.as_tuple())
+
+
+class Cancelled(Exception):
+    """The consumer stopped iterating: in-flight windows stop at their next step."""
+
+
+class Run:
+    """One ``clicks()``/``export()`` call: its windows, budget, deadline and counters."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        start: dt.date,
+        end: dt.date,
+        *,
+        workspace_id: int | None,
+        url_id: int | None,
+        clock: Callable[[], float],
+        rng: random.Random | None = None,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.workspace_id = workspace_id
+        self.url_id = url_id
+        self.clock = clock
+        self.rng = rng
+        self.progress = progress
+        self.windows = plan_windows(start, end, settings.window_days)
+        self.stats = Stats(windows=len(self.windows))
+        days = (end - start).days + 1
+        self.max_requests = settings.max_requests or default_max_requests(
+            days, len(self.windows), settings.policy
+        )
+        self.started = clock()
+        self.deadline = None if settings.total_timeout is None else self.started + settings.total_timeout
+        self.cancelled = False
+
+    def attempt_timeout(self, window: Window) -> float:
+        """Seconds the next attempt may take: ``timeout``, or less when the call's deadline is near."""
+        if self.deadline is None:
+            return self.settings.timeout
+        remaining = self.deadline - self.clock()
+        if remaining <= 0:
+            raise self.deadline_error(window)
+        return min(self.settings.timeout, remaining)
+
+    def deadline_error(self, window: Window) -> APITimeoutError:
+        return APITimeoutError(
+            f"the call's total_timeout of {self.settings.total_timeout:g}s has passed",
+            phase="total",
+            window=window.as_tuple(),
+        )
+
+    def protocol(self, window: Window) -> Generator[Step, Outcome | None, list[Event]]:
+        """Fetch one window: retry transient failures, split windows too large to answer.
+
+        Yields ``Attempt``/``Sleep`` steps; the driver sends back an ``Outcome`` for each attempt.
+        Returns the window's events in order, or raises the ``ShortPenError`` that ended it.
+        """
+        too_large_streak = 0
+        retries = 0
+        while True:
+            if self.cancelled:
+                raise Cancelled
+            self._charge_request(window)
+            outcome = yield Attempt(window, retries + 1)
+            assert outcome is not None  # noqa: S101  (the drivers always answer an Attempt)
+            self._log_attempt(window, retries + 1, outcome)
+            if outcome.error is None:
+                assert outcome.events is not None  # noqa: S101  (an Outcome holds events or an error)
+                return outcome.events
+            error = outcome.error
+            if is_too_large(error):
+                too_large_streak += 1
+                at_once = isinstance(error, APIStatusError) and error.status_code == 413
+                if at_once or too_large_streak >= 2:
+                    if window.days == 1:
+                        logger.info("giving up on %s: %s", window, error)
+                        raise WindowTooLargeError(window.start, error)
+                    return (yield from self._split(window, error))
+            else:
+                too_large_streak = 0
+            if not should_retry(error) or retries >= self.settings.policy.max_retries:
+                logger.info("giving up on %s after %d attempt(s): %s", window, retries + 1, error)
+                raise error
+            retries += 1
+            retry_after = error.retry_after if isinstance(error, APIStatusError) else None
+            delay = backoff(self.settings.policy, retries, retry_after=retry_after, rng=self.rng)
+            if self.deadline is not None and self.clock() + delay >= self.deadline:
+                raise self.deadline_error(window) from error
+            self.stats.add(retries=1)
+            yield Sleep(delay)
+
+    def _split(self, window: Window, error: ShortPenError) -> Generator[Step, Outcome | None, list[Event]]:
+        first, second = window.halves()
+        logger.info("splitting %s into %s and %s after: %s", window, first, second, error)
+        self.stats.add(splits=1)
+        events = yield from self.protocol(first)
+        return events + (yield from self.protocol(second))
+
+    def _charge_request(self, window: Window) -> None:
+        with self.stats._lock:
+            if self.stats.requests >= self.max_requests:
+                raise RequestBudgetExceededError(
+                    f"this range has used its budget of {self.max_requests} requests "
+                    "(raise max_requests, or use a smaller window_days)",
+                    window=window.as_tuple(),
+                )
+            self.stats.requests += 1
+
+    def _log_attempt(self, window: Window, number: int, outcome: Outcome) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "window=%s attempt=%d status=%s events=%s elapsed=%.3fs%s",
+                window,
+                number,
+                outcome.status if outcome.status is not None else "-",
+                len(outcome.events) if outcome.events is not None else "-",
+                outcome.elapsed,
+                f" error={outcome.error}" if outcome.error is not None else "",
+            )
+
+    def delivered(self, window: Window, events: list[Event]) -> None:
+        """Count a delivered window and tell the progress callback."""
+        self.stats.add(windows_done=1, events=len(events))
+        if self.progress is not None:
+            stats = self.stats
+            self.progress(
+                Progress(
+                    window=window,
+                    window_events=len(events),
+                    windows_done=stats.windows_done,
+                    windows_planned=stats.windows,
+                    events=stats.events,
+                    requests=stats.requests,
+                    retries=stats.retries,
+                    splits=stats.splits,
+                    elapsed=self.clock() - self.started,
+                )
+            )
+
+
+def default_max_requests(days: int, windows: int, policy: RetryPolicy) -> int:
+    """Enough for every window to be split down to single days and each piece retried twice,
+    far more than a healthy server ever needs, but finite."""
+    return (2 * days + windows) * min(3, policy.max_retries + 1) + 16

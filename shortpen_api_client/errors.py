@@ -1,0 +1,156 @@
+"""The exceptions this package raises.
+
+Every failure of a call is an exception, never ``None`` and never an empty window::
+
+    ValueError
+     └── InvalidArgumentError            bad argument or configuration, raised before any request
+    ShortPenError                        base of everything the API (or talking to it) can cause
+     ├── APIStatusError                  the server answered with an error status
+     │    ├── BadRequestError            400 (never retried)
+     │    ├── AuthenticationError        401 (never retried)
+     │    ├── NotFoundError              404 (never retried)
+     │    ├── RateLimitError             429 (retried, honouring Retry-After; never split)
+     │    └── ServerError                5xx (500/502/503 retried; 504 retried, then split)
+     ├── APIConnectionError              no usable response: refused, reset, dropped, truncated
+     │    └── APITimeoutError            an attempt, or the whole call, ran out of time
+     ├── InvalidResponseError            a 200 that is not the documented envelope (HTML, bad JSON,
+     │                                   ``success: false``): retried like a transient fault
+     ├── WindowTooLargeError             a one-day window the server still cannot answer
+     └── RequestBudgetExceededError      a range spawned more requests than ``max_requests``
+
+Each error raised while fetching carries ``window``: the inclusive ``(start, end)`` dates requested.
+Messages never contain the token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "InvalidArgumentError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "RateLimitError",
+    "RequestBudgetExceededError",
+    "ServerError",
+    "ShortPenError",
+    "WindowTooLargeError",
+]
+
+Window = tuple[dt.date, dt.date]
+
+
+def _prefix(window: Window | None) -> str:
+    if window is None:
+        return ""
+    start, end = window
+    return f"{start.isoformat()}: " if start == end else f"{start.isoformat()}..{end.isoformat()}: "
+
+
+class InvalidArgumentError(ValueError):
+    """A bad argument or configuration; raised before any request is sent."""
+
+
+class ShortPenError(Exception):
+    """Base class of every error caused by the API or by talking to it."""
+
+    window: Window | None
+
+    def __init__(self, message: str, *, window: Window | None = None) -> None:
+        super().__init__(_prefix(window) + message)
+        self.window = window
+
+
+class APIStatusError(ShortPenError):
+    """The server answered with an error status. ``message`` is the server's own message, if any."""
+
+    status_code: int
+    message: str
+    retry_after: float | None
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        window: Window | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"HTTP {status_code}: {message}", window=window)
+        self.status_code = status_code
+        self.message = message
+        self.retry_after = retry_after
+
+
+class BadRequestError(APIStatusError):
+    """400: the server rejected the request body."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token is missing or invalid."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the endpoint does not exist at this base URL."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; ``retry_after`` holds the server's Retry-After, in seconds."""
+
+
+class ServerError(APIStatusError):
+    """5xx: the server (or a gateway in front of it) failed."""
+
+
+class APIConnectionError(ShortPenError):
+    """No usable response: connection refused, reset or dropped, or a truncated body."""
+
+
+class APITimeoutError(APIConnectionError):
+    """An attempt took longer than ``timeout``, or the call longer than ``total_timeout``.
+
+    ``phase`` says which: ``"connect"`` or ``"pool"`` (no connection in time), ``"read"`` (the
+    server was slow to answer: retried, then the window is split), or ``"total"`` (the whole call's
+    deadline passed: not retried).
+    """
+
+    phase: str
+
+    def __init__(self, message: str, *, phase: str, window: Window | None = None) -> None:
+        super().__init__(message, window=window)
+        self.phase = phase
+
+
+class InvalidResponseError(ShortPenError):
+    """A 200 whose body is not the documented ``AnalyticsResponse`` envelope."""
+
+    status_code: int
+
+    def __init__(self, message: str, *, status_code: int = 200, window: Window | None = None) -> None:
+        super().__init__(message, window=window)
+        self.status_code = status_code
+
+
+class WindowTooLargeError(ShortPenError):
+    """A one-day window that the server still cannot answer; ``day`` names it, ``__cause__`` is why."""
+
+    day: dt.date
+
+    def __init__(self, day: dt.date, cause: ShortPenError) -> None:
+        reason = str(cause).removeprefix(_prefix(cause.window))
+        super().__init__(
+            f"the server cannot answer even this single day ({reason}); "
+            "it holds more clicks than one response can carry",
+            window=(day, day),
+        )
+        self.day = day
+        self.__cause__ = cause
+
+
+class RequestBudgetExceededError(ShortPenError):
+    """The range spawned more requests than the ``max_requests`` budget allows."""
