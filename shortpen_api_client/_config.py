@@ -109,13 +109,13 @@ def resolve_base_url(base_url: str | None, environment: str, environ: Mapping[st
         raise InvalidArgumentError(f"base_url is not a valid URL: {raw!r} ({exc})") from None
     if url.scheme not in {"http", "https"} or not url.host:
         raise InvalidArgumentError(f"base_url must be an https:// URL with a host, got {raw!r}")
-    if url.userinfo:
-        raise InvalidArgumentError("base_url must not contain credentials; pass token=... instead")
-    if url.query or url.fragment:
-        raise InvalidArgumentError(f"base_url must not have a query or fragment, got {raw!r}")
     if url.scheme == "http" and not is_loopback(url.host):
         raise InvalidArgumentError(
             f"refusing to send the token over plain http:// to {url.host}; use https:// "
             "(http:// is only allowed for loopback hosts such as 127.0.0.1)"
         )
+    if url.userinfo:
+        raise InvalidArgumentError("base_url must not contain credentials; pass token=... instead")
+    if url.query or url.fragment:
+        raise InvalidArgumentError(f"base_url must not have a query or fragment, got {raw!r}")
     return str(url).rstrip("/")
