@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from hypothesis import given
@@ -26,7 +27,7 @@ def test_windows_partition_the_range_exactly(start: dt.date, length: int, window
     assert days == [start + dt.timedelta(days=i) for i in range(length + 1)]
     assert windows[0].start == start
     assert windows[-1].end == end
-    for before, after in zip(windows, windows[1:], strict=False):
+    for before, after in itertools.pairwise(windows):
         assert after.start == before.end + dt.timedelta(days=1)
     assert all(w.days == window_days for w in windows[:-1])
     assert 1 <= windows[-1].days <= window_days
