@@ -1,0 +1,460 @@
+"""The facade's decisions, against plain MockTransport handlers: retries, splits, give-ups,
+validation before any request, budgets, deadlines, redirects and headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from shortpen_api_client import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InvalidArgumentError,
+    InvalidResponseError,
+    Progress,
+    RateLimitError,
+    RequestBudgetExceededError,
+    ServerError,
+    ShortPen,
+    WindowTooLargeError,
+    __version__,
+)
+
+TOKEN = "spk_test_do_not_show_4b1d"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def day_events(start: dt.date, end: dt.date, per_day: int = 2) -> list[dict[str, object]]:
+    events: list[dict[str, object]] = []
+    day = start
+    while day <= end:
+        for i in range(per_day):
+            events.append(
+                {
+                    "id": day.toordinal() * 100 + i,
+                    "workspace_id": 24,
+                    "organization_id": 3,
+                    "url_id": 501,
+                    "domain": "go.shortpen.com",
+                    "created_at": f"{day.isoformat()}T{i:02d}:00:00+00:00",
+                }
+            )
+        day += dt.timedelta(days=1)
+    return events
+
+
+def ok(request: httpx.Request, per_day: int = 2) -> httpx.Response:
+    body = json.loads(request.content)
+    start, end = dt.date.fromisoformat(body["start"]), dt.date.fromisoformat(body["end"])
+    data = day_events(start, end, per_day)
+    return httpx.Response(200, json={"success": True, "status_code": 200, "message": "", "data": data})
+
+
+def error(status: int, message: str, **headers: str) -> httpx.Response:
+    return httpx.Response(
+        status, json={"success": False, "status_code": status, "message": message}, headers=headers
+    )
+
+
+class Recorder:
+    """Wraps a handler; records each request's window and headers (thread-safe)."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.windows: list[tuple[str, str]] = []
+        self.requests: list[httpx.Request] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        with self.lock:
+            self.windows.append((body["start"], body["end"]))
+            self.requests.append(request)
+        return self.handler(request)
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def client(handler: Handler, sleeps: Sleeps | None = None, **options: object) -> ShortPen:
+    transport = httpx.MockTransport(handler)
+    return ShortPen(
+        TOKEN,
+        http_client=httpx.Client(transport=transport),
+        sleep=sleeps or Sleeps(),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_a_range_is_requested_as_consecutive_windows_and_returned_in_order() -> None:
+    rec = Recorder(ok)
+    with client(rec, window_days=10) as sp:
+        events = list(sp.clicks("2025-01-01", "2025-01-31"))
+    assert sorted(rec.windows) == [
+        ("2025-01-01", "2025-01-10"),
+        ("2025-01-11", "2025-01-20"),
+        ("2025-01-21", "2025-01-30"),
+        ("2025-01-31", "2025-01-31"),
+    ]
+    assert [e.id for e in events] == [e["id"] for e in day_events(dt.date(2025, 1, 1), dt.date(2025, 1, 31))]
+
+
+def test_request_headers_body_and_url() -> None:
+    rec = Recorder(ok)
+    with client(rec) as sp:
+        list(sp.clicks(dt.date(2025, 1, 1), "2025-01-01", workspace_id=24, url_id=501))
+    (request,) = rec.requests
+    assert request.method == "POST"
+    assert str(request.url) == "https://api.shortpen.com/v1/analytics"
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["user-agent"] == f"shortpen-api-client/{__version__}"
+    assert request.headers["content-type"] == "application/json"
+    assert json.loads(request.content) == {
+        "start": "2025-01-01",
+        "end": "2025-01-01",
+        "workspace_id": 24,
+        "url_id": 501,
+    }
+
+
+def test_transient_failures_are_retried_with_backoff_until_success() -> None:
+    answers = iter(
+        [
+            error(503, "maintenance"),
+            httpx.Response(502, text="<html>Bad Gateway</html>", headers={"content-type": "text/html"}),
+            httpx.Response(200, json={"success": False, "status_code": 500, "message": "oops"}),
+            httpx.Response(200, text="<html>captive portal</html>"),
+        ]
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(answers, None) or ok(request)
+
+    sleeps = Sleeps()
+    with client(Recorder(handler), sleeps, max_retries=4) as sp:
+        events = list(sp.clicks("2025-01-01", "2025-01-02"))
+    assert len(events) == 4
+    assert len(sleeps.calls) == 4
+    # exponential with up to 25 % jitter: 0.5, 1, 2, 4 seconds, each at most 25 % shorter
+    for delay, nominal in zip(sleeps.calls, [0.5, 1.0, 2.0, 4.0], strict=True):
+        assert 0.75 * nominal <= delay <= nominal
+
+
+def test_connection_errors_are_retried() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) < 3:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return ok(request)
+
+    with client(handler) as sp:
+        assert len(list(sp.clicks("2025-01-01", "2025-01-01"))) == 2
+    assert len(calls) == 3
+
+
+def test_429_honours_retry_after_and_never_splits() -> None:
+    answers = iter(
+        [error(429, "slow down", **{"Retry-After": "7"}), error(429, "slow down", **{"Retry-After": "2"})]
+    )
+    rec = Recorder(lambda r: next(answers, None) or ok(r))
+    sleeps = Sleeps()
+    with client(rec, sleeps, window_days=30) as sp:
+        list(sp.clicks("2025-01-01", "2025-01-30"))
+    assert sleeps.calls == [7.0, 2.0]
+    assert rec.windows == [("2025-01-01", "2025-01-30")] * 3  # the same window, never split
+
+
+def test_retries_give_up_with_the_last_error() -> None:
+    sleeps = Sleeps()
+    with client(lambda r: error(503, "down for maintenance"), sleeps, max_retries=2) as sp:
+        with pytest.raises(
+            ServerError, match=r"2025-01-01\.\.2025-01-07: HTTP 503: down for maintenance"
+        ) as info:
+            list(sp.clicks("2025-01-01", "2025-01-07"))
+    assert info.value.status_code == 503
+    assert info.value.message == "down for maintenance"
+    assert info.value.window == (dt.date(2025, 1, 1), dt.date(2025, 1, 7))
+    assert len(sleeps.calls) == 2
+
+
+@pytest.mark.parametrize(("status", "cls"), [(400, BadRequestError), (401, AuthenticationError)])
+def test_400_and_401_are_never_retried(status: int, cls: type[Exception]) -> None:
+    rec = Recorder(lambda r: error(status, "nope"))
+    with client(rec) as sp, pytest.raises(cls, match="nope"):
+        list(sp.clicks("2025-01-01", "2025-01-03"))
+    assert len(rec.windows) == 1
+
+
+def test_a_504_that_persists_splits_the_window_and_the_result_stays_exact() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        days = (dt.date.fromisoformat(body["end"]) - dt.date.fromisoformat(body["start"])).days + 1
+        if days > 2:
+            return httpx.Response(
+                504, text="<html>504 Gateway Time-out</html>", headers={"content-type": "text/html"}
+            )
+        return ok(request)
+
+    rec = Recorder(handler)
+    seen: list[Progress] = []
+    with client(rec, window_days=7, progress=seen.append) as sp:
+        events = list(sp.clicks("2025-01-01", "2025-01-07"))
+    assert [e.id for e in events] == [e["id"] for e in day_events(dt.date(2025, 1, 1), dt.date(2025, 1, 7))]
+    assert rec.windows == [
+        ("2025-01-01", "2025-01-07"),
+        ("2025-01-01", "2025-01-07"),  # retried once: a 504 may be a hiccup
+        ("2025-01-01", "2025-01-04"),
+        ("2025-01-01", "2025-01-04"),
+        ("2025-01-01", "2025-01-02"),
+        ("2025-01-03", "2025-01-04"),
+        ("2025-01-05", "2025-01-07"),
+        ("2025-01-05", "2025-01-07"),
+        ("2025-01-05", "2025-01-06"),
+        ("2025-01-07", "2025-01-07"),
+    ]
+    (last,) = seen
+    assert (last.requests, last.retries, last.splits, last.events) == (10, 3, 3, 14)
+
+
+def test_413_splits_at_once() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        return error(413, "too large") if body["start"] != body["end"] else ok(request)
+
+    rec = Recorder(handler)
+    with client(rec, window_days=2) as sp:
+        assert len(list(sp.clicks("2025-01-01", "2025-01-02"))) == 4
+    assert rec.windows == [
+        ("2025-01-01", "2025-01-02"),
+        ("2025-01-01", "2025-01-01"),
+        ("2025-01-02", "2025-01-02"),
+    ]
+
+
+def test_a_single_day_that_still_fails_names_the_day_and_the_cause() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["start"] <= "2025-01-03" <= json.loads(request.content)["end"]:
+            return httpx.Response(
+                504, text="<html>504 Gateway Time-out</html>", headers={"content-type": "text/html"}
+            )
+        return ok(request)
+
+    with client(handler, window_days=4) as sp:
+        with pytest.raises(WindowTooLargeError, match=r"^2025-01-03: .*HTTP 504") as info:
+            list(sp.clicks("2025-01-01", "2025-01-04"))
+    assert info.value.day == dt.date(2025, 1, 3)
+    assert isinstance(info.value.__cause__, ServerError)
+
+
+def test_malformed_200s_that_persist_are_an_error_not_an_empty_window() -> None:
+    with client(lambda r: httpx.Response(200, text="<html>hi</html>"), max_retries=1) as sp:
+        with pytest.raises(InvalidResponseError, match="not valid JSON"):
+            list(sp.clicks("2025-01-01", "2025-01-01"))
+
+
+def test_request_budget_caps_a_runaway_range() -> None:
+    rec = Recorder(lambda r: error(503, "down"))
+    with client(rec, max_requests=5, max_retries=10) as sp:
+        with pytest.raises(RequestBudgetExceededError, match="budget of 5 requests"):
+            list(sp.clicks("2025-01-01", "2025-01-01"))
+    assert len(rec.windows) == 5
+
+
+def test_total_timeout_stops_retrying_when_the_next_sleep_would_pass_it() -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    sp = ShortPen(
+        TOKEN,
+        http_client=httpx.Client(
+            transport=httpx.MockTransport(lambda r: error(429, "slow", **{"Retry-After": "20"}))
+        ),
+        total_timeout=50,
+        max_retries=10,
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
+    with pytest.raises(APITimeoutError, match="total_timeout of 50s") as info:
+        list(sp.clicks("2025-01-01", "2025-01-01"))
+    assert info.value.phase == "total"
+    assert isinstance(info.value.__cause__, RateLimitError)
+    assert now[0] == 40.0  # two 20 s waits; a third would pass the deadline
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda sp: sp.clicks("2025-02-30", "2025-03-01"), "start.*'2025-02-30'"),
+        (lambda sp: sp.clicks("2025-03-02", "2025-03-01"), "after end"),
+        (lambda sp: sp.clicks("2025-03-01", "2025/03/02"), "end.*'2025/03/02'"),
+        (lambda sp: sp.clicks("2025-03-01", "2025-03-02", workspace_id=0), "workspace_id.*0"),
+        (lambda sp: sp.clicks("2025-03-01", "2025-03-02", url_id=-5), "url_id.*-5"),
+        (lambda sp: sp.clicks("2025-03-01", "2025-03-02", url_id="7"), "url_id.*'7'"),  # a str id, as an untyped caller might pass
+    ],
+)
+def test_bad_input_raises_before_any_request(call: Callable[[ShortPen], object], match: str) -> None:
+    rec = Recorder(ok)
+    with client(rec) as sp, pytest.raises(InvalidArgumentError, match=match):
+        call(sp)  # raised at the call, not when iterating
+    assert rec.windows == []
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"window_days": 0}, "window_days.*0"),
+        ({"window_days": 1.5}, "window_days.*1.5"),
+        ({"max_concurrency": 0}, "max_concurrency"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"timeout": 0}, "timeout"),
+        ({"environment": "prod"}, "environment.*'prod'"),
+        ({"base_url": "http://api.shortpen.com"}, "use https://"),
+    ],
+)
+def test_bad_configuration_is_refused(options: dict[str, object], match: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=match):
+        ShortPen(TOKEN, **options)  # type: ignore[arg-type]
+
+
+def test_missing_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHORTPEN_TOKEN", raising=False)
+    with pytest.raises(InvalidArgumentError, match=r"pass token=\.\.\. or set the SHORTPEN_TOKEN"):
+        ShortPen()
+
+
+def test_token_and_base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHORTPEN_TOKEN", TOKEN)
+    monkeypatch.setenv("SHORTPEN_BASE_URL", "http://127.0.0.1:9")
+    rec = Recorder(ok)
+    with ShortPen(http_client=httpx.Client(transport=httpx.MockTransport(rec))) as sp:
+        assert sp.base_url == "http://127.0.0.1:9"
+        list(sp.clicks("2025-01-01", "2025-01-01"))
+    assert rec.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+    assert str(rec.requests[0].url) == "http://127.0.0.1:9/v1/analytics"
+
+
+def test_staging_environment_url() -> None:
+    rec = Recorder(ok)
+    with client(rec, environment="staging-api") as sp:
+        list(sp.clicks("2025-01-01", "2025-01-01"))
+    assert rec.requests[0].url.host == "staging-api.shortpen.com"
+
+
+def test_redirects_are_not_followed() -> None:
+    rec = Recorder(lambda r: httpx.Response(302, headers={"Location": "https://evil.example/steal"}))
+    user_client = httpx.Client(transport=httpx.MockTransport(rec), follow_redirects=True)
+    with ShortPen(TOKEN, http_client=user_client) as sp, pytest.raises(Exception, match="HTTP 302"):
+        list(sp.clicks("2025-01-01", "2025-01-01"))
+    assert len(rec.requests) == 1  # the token never went to the redirect target
+
+
+def test_token_never_in_repr_errors_or_debug_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
+    answers = iter([error(503, "down"), error(401, f"token {TOKEN[:4]}... is invalid")])
+    with client(lambda r: next(answers)) as sp:
+        assert TOKEN not in repr(sp)
+        assert TOKEN not in repr(sp.generated_client)
+        with pytest.raises(AuthenticationError) as info:
+            list(sp.clicks("2025-01-01", "2025-01-01"))
+    assert TOKEN not in str(info.value)
+    assert TOKEN not in repr(info.value)
+    assert caplog.records  # DEBUG logging really was on
+    assert TOKEN not in caplog.text
+    assert any("attempt=1 status=503" in r.getMessage() for r in caplog.records)
+
+
+def test_logging_one_debug_record_per_attempt_and_info_for_splits(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="shortpen_api_client")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        return error(413, "too big") if body["start"] != body["end"] else ok(request)
+
+    with client(handler, window_days=2) as sp:
+        list(sp.clicks("2025-01-01", "2025-01-02"))
+    ours = [r for r in caplog.records if r.name == "shortpen_api_client"]
+    assert [r.levelname for r in ours] == ["DEBUG", "INFO", "DEBUG", "DEBUG"]
+    assert "window=2025-01-01..2025-01-02 attempt=1 status=413" in ours[0].getMessage()
+    assert "splitting 2025-01-01..2025-01-02" in ours[1].getMessage()
+    assert "events=2" in ours[2].getMessage()
+
+
+def test_a_closed_port_gives_a_connection_error_promptly() -> None:
+    import socket
+
+    with socket.socket() as sock:  # find a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sleeps = Sleeps()
+    with ShortPen(TOKEN, base_url=f"http://127.0.0.1:{port}", sleep=sleeps, timeout=5) as sp:
+        with pytest.raises(APIConnectionError, match="ConnectError"):
+            list(sp.clicks("2025-01-01", "2025-01-01"))
+    assert len(sleeps.calls) == 4  # retried max_retries times, without really waiting
+
+
+def test_generated_client_is_the_documented_way_down() -> None:
+    from shortpen_api_client.generated import get_analytics, models
+
+    with client(ok) as sp:
+        generated = sp.generated_client
+        generated.set_httpx_client(
+            httpx.Client(
+                base_url=sp.base_url, transport=httpx.MockTransport(ok), headers={"Authorization": "x"}
+            )
+        )
+        body = models.AnalyticsRequest.from_dict({"start": "2025-01-01", "end": "2025-01-01"})
+        response = get_analytics.sync(client=generated, body=body)
+    assert isinstance(response, models.AnalyticsResponse)
+    assert len(response.data) == 2
+
+
+def test_windows_are_fetched_concurrently_and_yielded_in_date_order() -> None:
+    import time
+
+    inflight = [0]
+    peak = [0]
+    lock = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        with lock:
+            inflight[0] += 1
+            peak[0] = max(peak[0], inflight[0])
+        # later windows answer faster, so completion order is the reverse of date order
+        time.sleep(0.002 * (40 - dt.date.fromisoformat(body["start"]).day))
+        with lock:
+            inflight[0] -= 1
+        return ok(request)
+
+    with client(handler, window_days=1, max_concurrency=4) as sp:
+        events = list(sp.clicks("2025-01-01", "2025-01-20"))
+    assert [e.created_at for e in events] == sorted(e.created_at for e in events)
+    assert len(events) == 40
+    assert peak[0] == 4
+
+
+def test_stopping_early_stops_fetching() -> None:
+    rec = Recorder(ok)
+    with client(rec, window_days=1, max_concurrency=2) as sp:
+        stream = sp.clicks("2025-01-01", "2025-12-31")
+        first = next(iter(stream))
+        stream.close()  # type: ignore[attr-defined]
+    assert first.created_at.date() == dt.date(2025, 1, 1)
+    assert len(rec.windows) <= 4  # the window yielded, the ones in flight, one refill at most
