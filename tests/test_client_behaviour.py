@@ -306,7 +306,10 @@ def test_total_timeout_stops_retrying_when_the_next_sleep_would_pass_it() -> Non
         (lambda sp: sp.clicks("2025-03-01", "2025/03/02"), "end.*'2025/03/02'"),
         (lambda sp: sp.clicks("2025-03-01", "2025-03-02", workspace_id=0), "workspace_id.*0"),
         (lambda sp: sp.clicks("2025-03-01", "2025-03-02", url_id=-5), "url_id.*-5"),
-        (lambda sp: sp.clicks("2025-03-01", "2025-03-02", url_id="7"), "url_id.*'7'"),  # a str id, as an untyped caller might pass
+        (
+            lambda sp: sp.clicks("2025-03-01", "2025-03-02", url_id="7"),
+            "url_id.*'7'",
+        ),  # a str id, as an untyped caller might pass
     ],
 )
 def test_bad_input_raises_before_any_request(call: Callable[[ShortPen], object], match: str) -> None:
