@@ -34,7 +34,7 @@ from ._engine import (
 from ._generated.client import AuthenticatedClient
 from ._generated.models import AnalyticsEvent
 from ._retry import RetryPolicy
-from ._windows import Window
+from ._windows import Window, plan_windows
 from .errors import APITimeoutError, InvalidArgumentError, ShortPenError
 
 #: Seven days a window: a week of clicks is small enough for one response on busy accounts, and a
@@ -125,8 +125,7 @@ class _BaseClient:
         first, last = parse_range(start, end)
         return Run(
             self._settings,
-            first,
-            last,
+            plan_windows(first, last, self._settings.window_days),
             workspace_id=check_id(workspace_id, "workspace_id"),
             url_id=check_id(url_id, "url_id"),
             clock=self._clock,

@@ -26,7 +26,7 @@ from ._generated.models import AnalyticsRequest
 from ._generated.types import UNSET
 from ._retry import RetryPolicy, backoff, is_too_large, parse_retry_after, should_retry
 from ._version import __version__
-from ._windows import Window, plan_windows
+from ._windows import Window
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -183,8 +183,7 @@ class Run:
     def __init__(
         self,
         settings: Settings,
-        start: dt.date,
-        end: dt.date,
+        windows: list[Window],
         *,
         workspace_id: int | None,
         url_id: int | None,
@@ -198,9 +197,9 @@ class Run:
         self.clock = clock
         self.rng = rng
         self.progress = progress
-        self.windows = plan_windows(start, end, settings.window_days)
-        self.stats = Stats(windows=len(self.windows))
-        days = (end - start).days + 1
+        self.windows = windows
+        self.stats = Stats(windows=len(windows))
+        days = sum(window.days for window in windows)
         self.max_requests = settings.max_requests or default_max_requests(
             days, len(self.windows), settings.policy
         )
