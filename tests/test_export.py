@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shortpen_api_client import SPEC_SHA256, AnalyticsEvent, __version__
-from shortpen_api_client._export import FIELDS, INT_FIELDS, jsonl_encoder, open_writer
+from shortpen_api_client._export import FIELDS, INT_FIELDS, _encode_jsonl_stdlib, jsonl_encoder, open_writer
 
 from .conftest import SPEC_PATH
 
@@ -118,6 +118,24 @@ def test_jsonl_is_the_same_with_and_without_orjson(monkeypatch: pytest.MonkeyPat
     with_orjson = jsonl_encoder()(ALL_EVENTS)
     monkeypatch.setitem(sys.modules, "orjson", None)  # makes `import orjson` fail
     assert jsonl_encoder()(ALL_EVENTS) == with_orjson
+
+
+TRICKY_JSON: list[list[Event]] = [
+    [event(1, referrer="https://x.example/},{"), event(2)],  # the batch boundary inside a string
+    [event(1, extra=[{"a": 1}, {"b": 2}]), event(2)],  # ... or inside a nested list of objects
+    [{}, {}, event(3, referrer='"},{"')],
+    [event(1)],
+]
+
+
+@pytest.mark.parametrize("events", TRICKY_JSON)
+def test_jsonl_lines_are_split_at_event_boundaries_only(
+    events: list[Event], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded = jsonl_encoder()(events)
+    assert [json.loads(line) for line in encoded.decode().splitlines()] == events
+    monkeypatch.setitem(sys.modules, "orjson", None)
+    assert jsonl_encoder()(events) == encoded
 
 
 def test_jsonl_falls_back_to_stdlib_for_what_orjson_cannot_encode() -> None:
@@ -444,6 +462,7 @@ def test_jsonl_and_csv_round_trip_any_events(scratch: Path, batches: list[list[E
     write(csv_path, batches)
     decoded = [json.loads(line) for line in io.StringIO(jsonl.read_text(encoding="utf-8"))]
     assert decoded == events
+    assert jsonl.read_bytes() == _encode_jsonl_stdlib(events)  # orjson and stdlib agree, byte for byte
     assert [list(d) for d in decoded] == [list(e) for e in events]
     header, rows = read_csv(csv_path)
     assert header == list(FIELDS)
