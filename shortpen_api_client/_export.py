@@ -1,0 +1,486 @@
+"""Atomic writers for click events: one file in JSONL, CSV or Parquet, all or nothing.
+
+``open_writer(output)`` returns an :class:`EventWriter`; feed it the server's events batch by batch
+(one batch per window, in ascending date order) and leave the ``with`` block::
+
+    with open_writer("clicks.parquet") as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    writer.events, writer.bytes
+
+Everything is written to a temporary file beside ``output`` (same directory, so the final rename
+never crosses a filesystem), named ``.<output name>.<random hex>.tmp``. On success it is fsync'd and
+``os.replace``'d onto ``output`` (then the directory is fsync'd); on an exception or ``abort()`` it is
+removed and an existing ``output`` is left untouched. The leading ``.`` keeps the temporary file out of
+dataset readers (Spark, DuckDB, pyarrow skip hidden files; its ``.tmp`` suffix matches no data glob).
+
+What each format keeps of an event:
+
+- ``jsonl``: lossless. Every key the server sent, unknown ones included, in the order received, and
+  ``created_at`` exactly as sent (with the account's UTC offset). Compact, UTF-8, one event a line.
+  Encoded with orjson when the ``speedups`` extra is installed, else with the stdlib ``json``.
+- ``csv``: a header of the spec's fields in spec order (:data:`FIELDS`), one row per event, empty
+  cells for missing or null values, ``created_at`` as sent. Keys the spec does not define are
+  dropped: the columns are fixed so that every file of a range has the same header.
+- ``parquet``: the spec's fields as typed columns (int64 ids, strings, ``created_at`` a
+  ``timestamp[us, tz=UTC]`` holding the exact instant; the account's offset is not kept in the
+  column). Keys the spec does not define are dropped, for the same fixed-schema reason as CSV; use
+  JSONL when you need them. Batches are buffered as Arrow tables up to ``row_group_rows`` rows, then
+  written as one row group, so memory is bounded by that, not by the range. Needs the ``parquet``
+  extra; pyarrow is imported only when a Parquet file is requested.
+
+An empty range still produces a valid file: an empty JSONL file, a CSV header, a Parquet file with the
+schema and no rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO, Final, Protocol
+
+from ._spec import SPEC_SHA256
+from ._version import __version__
+
+Event = dict[str, Any]
+
+FORMATS: Final = ("jsonl", "csv", "parquet")
+"""The formats :func:`open_writer` writes; also the file suffixes it recognises."""
+
+FIELDS: Final = (
+    "id",
+    "workspace_id",
+    "organization_id",
+    "url_id",
+    "domain",
+    "url_slug",
+    "device_type",
+    "platform",
+    "browser",
+    "country",
+    "referrer",
+    "created_at",
+)
+"""``AnalyticsEvent``'s properties in the spec's order: the CSV header and the Parquet columns.
+
+Written out because the generated model declares required fields first, so its order is not the
+spec's; tests check this tuple against both ``openapi.yaml`` and the generated model.
+"""
+
+INT_FIELDS: Final = frozenset({"id", "workspace_id", "organization_id", "url_id"})
+
+ROW_GROUP_ROWS: Final = 100_000
+"""Default Parquet row-group size: small batches are buffered until they reach it."""
+
+PARQUET_INSTALL_HINT: Final = 'pip install "shortpen-api-client[parquet]"'
+
+
+def resolve_format(output: Path, format: str | None) -> str:
+    """The format to write ``output`` in: ``format`` if given, else the suffix; ``ValueError`` if neither."""
+    allowed = ", ".join(FORMATS)
+    if format is not None:
+        if format.lower() not in FORMATS:
+            raise ValueError(f"unknown export format {format!r}: expected one of {allowed}")
+        return format.lower()
+    suffix = output.suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ValueError(
+            f"cannot tell the export format from {output.name!r}: "
+            f"use a .jsonl, .csv or .parquet suffix, or pass format= (one of {allowed})"
+        )
+    return suffix
+
+
+def open_writer(
+    output: Path | str, format: str | None = None, *, row_group_rows: int = ROW_GROUP_ROWS
+) -> EventWriter:
+    """Start an atomic export to ``output``: check everything first, then create the temporary file.
+
+    Raises ``ValueError`` for an unknown format, a missing parent directory or an ``output`` that is a
+    directory, and ``ImportError`` naming the ``parquet`` extra when Parquet is asked for without
+    pyarrow; in every case before any file is created.
+    """
+    path = Path(output)
+    fmt = resolve_format(path, format)
+    if row_group_rows < 1:
+        raise ValueError(f"row_group_rows must be at least 1, not {row_group_rows}")
+    if not path.parent.is_dir():
+        raise ValueError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist")
+    if path.is_dir():
+        raise ValueError(f"cannot write {str(path)!r}: it is a directory")
+    if fmt == "parquet":
+        _import_pyarrow()
+    return EventWriter(path, fmt, row_group_rows=row_group_rows)
+
+
+class EventWriter:
+    """Writes batches of events to a temporary file; :meth:`commit` moves it onto the output.
+
+    A context manager: leaving the ``with`` block normally commits, an exception aborts. After a
+    commit, :attr:`events` is the number of events written and :attr:`bytes` the file's size.
+    """
+
+    def __init__(self, output: Path, format: str, *, row_group_rows: int = ROW_GROUP_ROWS) -> None:
+        self.path: Final = output
+        self.format: Final = format
+        self.events = 0
+        self._size = 0
+        self._state = "open"
+        self._temp = AtomicFile(output)
+        try:
+            self._sink = _make_sink(format, self._temp.file, row_group_rows=row_group_rows)
+        except BaseException:
+            self._temp.abort()
+            raise
+
+    def write_batch(self, events: Sequence[Event]) -> None:
+        """Append one batch (the server's event dicts, as decoded) to the file."""
+        if self._state != "open":
+            raise RuntimeError(f"this writer is already {self._state}")
+        try:
+            self._sink.write(events)
+        except BaseException:
+            self.abort()
+            raise
+        self.events += len(events)
+
+    def commit(self) -> None:
+        """Finish the file, fsync it and atomically replace the output with it."""
+        if self._state != "open":
+            raise RuntimeError(f"this writer is already {self._state}")
+        try:
+            self._sink.finish()
+            self._size = self._temp.commit()
+        except BaseException:
+            self.abort()
+            raise
+        self._state = "committed"
+
+    def abort(self) -> None:
+        """Drop the temporary file; the output (if any) stays as it was. Safe to call twice."""
+        if self._state != "open":
+            return
+        self._state = "aborted"
+        try:
+            self._sink.abort()
+        finally:
+            self._temp.abort()
+
+    def __enter__(self) -> EventWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            if self._state == "open":
+                self.commit()
+        else:
+            self.abort()
+
+    @property
+    def committed(self) -> bool:
+        return self._state == "committed"
+
+    @property
+    def bytes(self) -> int:
+        """The output's size in bytes once committed; 0 before."""
+        return self._size
+
+
+# -- the temporary file -------------------------------------------------------------------------------
+
+_TEMP_SUFFIX: Final = ".tmp"
+
+
+def _temp_name(target: Path) -> str:
+    return f".{target.name}.{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+
+
+class AtomicFile:
+    """A new temporary file beside ``target``; :meth:`commit` fsyncs it and renames it onto ``target``.
+
+    Created with ``O_EXCL`` and mode 0o666 minus the umask, so the output gets the usual permissions
+    (``tempfile.mkstemp`` would make it 0o600).
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        while True:
+            temp = target.with_name(_temp_name(target))
+            try:
+                fd = os.open(temp, flags, 0o666)
+            except FileExistsError:  # pragma: no cover - 48 random bits collided
+                continue
+            break
+        self.temp = temp
+        self.file: BinaryIO = os.fdopen(fd, "wb")
+
+    def commit(self) -> int:
+        """Flush, fsync, rename onto the target, fsync the directory; return the file's size."""
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        size = self.temp.stat().st_size
+        self.temp.replace(self.target)  # os.replace: atomic, overwrites
+        _fsync_directory(self.target.parent)
+        return size
+
+    def abort(self) -> None:
+        try:
+            self.file.close()
+        finally:
+            self.temp.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (POSIX only; Windows cannot open a directory)."""
+    if os.name != "posix":  # pragma: no cover - exercised on Windows only
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_bytes_atomically(target: Path, data: bytes) -> None:
+    """Replace ``target`` with ``data``, all or nothing (temporary file, fsync, ``os.replace``)."""
+    temp = AtomicFile(target)
+    try:
+        temp.file.write(data)
+        temp.commit()
+    except BaseException:
+        temp.abort()
+        raise
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Delete temporary files left beside ``target`` by a writer that was killed (``kill -9``).
+
+    Only for a directory with a single writer (the dataset): another process's temporary file for the
+    same target would be removed from under it.
+    """
+    pattern = re.compile(re.escape(f".{target.name}.") + r"[0-9a-f]{12}" + re.escape(_TEMP_SUFFIX))
+    removed = []
+    if target.parent.is_dir():
+        for entry in target.parent.iterdir():
+            if pattern.fullmatch(entry.name):
+                entry.unlink(missing_ok=True)
+                removed.append(entry)
+    return removed
+
+
+# -- formats --------------------------------------------------------------------------------------------
+
+
+class _Sink(Protocol):
+    def write(self, events: Sequence[Event]) -> None: ...
+
+    def finish(self) -> None:
+        """Write everything still buffered to the file, without closing it."""
+
+    def abort(self) -> None:
+        """Release what the sink holds; the file is about to be deleted."""
+
+
+def _make_sink(format: str, file: BinaryIO, *, row_group_rows: int) -> _Sink:
+    if format == "jsonl":
+        return _JsonlSink(file)
+    if format == "csv":
+        return _CsvSink(file)
+    return _ParquetSink(file, row_group_rows=row_group_rows)
+
+
+def jsonl_encoder() -> Callable[[Sequence[Event]], bytes]:
+    """Encode a batch as JSON lines: orjson when installed (the ``speedups`` extra), else stdlib json.
+
+    Both keep key order and non-ASCII characters and use compact separators.
+    """
+    try:
+        import orjson
+    except ImportError:
+        return _encode_jsonl_stdlib
+
+    def encode(events: Sequence[Event]) -> bytes:
+        if not events:
+            return b""
+        try:
+            # One call for the whole batch (orjson's per-call cost dominates small objects), then
+            # split it into lines at the objects' boundaries. Compact output puts exactly
+            # len(events) - 1 top-level `},{` between the objects; if the text holds any more (a
+            # string or a nested list of objects containing `},{`), the boundaries are ambiguous and
+            # each event is encoded on its own instead.
+            body = orjson.dumps(events)[1:-1]
+            if body.count(b"},{") == len(events) - 1 and all(type(e) is dict for e in events):
+                return body.replace(b"},{", b"}\n{") + b"\n"
+            return b"\n".join(map(orjson.dumps, events)) + b"\n"
+        except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits, which the stdlib encodes
+            return _encode_jsonl_stdlib(events)
+
+    return encode
+
+
+_STDLIB_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _encode_jsonl_stdlib(events: Sequence[Event]) -> bytes:
+    return "".join([_STDLIB_ENCODE(event) + "\n" for event in events]).encode("utf-8")
+
+
+class _JsonlSink:
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self._encode = jsonl_encoder()
+
+    def write(self, events: Sequence[Event]) -> None:
+        self._file.write(self._encode(events))
+
+    def finish(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+class _CsvSink:
+    def __init__(self, file: BinaryIO) -> None:
+        self._text = io.TextIOWrapper(file, encoding="utf-8", newline="")
+        self._writer = csv.writer(self._text)
+        self._writer.writerow(FIELDS)
+
+    def write(self, events: Sequence[Event]) -> None:
+        # csv writes None as an empty cell, so a missing key and a null look the same.
+        self._writer.writerows([[event.get(name) for name in FIELDS] for event in events])
+
+    def finish(self) -> None:
+        self._text.flush()
+        self._text.detach()  # hand the binary file back, still open, for fsync and rename
+
+    def abort(self) -> None:
+        # Already detached by finish(), or its flush failed: either way the file is deleted next.
+        with contextlib.suppress(ValueError, OSError):
+            self._text.detach()
+
+
+def _import_pyarrow() -> Any:
+    """``pyarrow`` (the ``parquet`` extra), or an ImportError that says how to install it."""
+    try:
+        import pyarrow  # type: ignore[import-untyped]  # pyarrow ships no type information
+        import pyarrow.parquet  # type: ignore[import-untyped]  # (same)
+    except ImportError as exc:
+        raise ImportError(f"writing Parquet needs pyarrow: {PARQUET_INSTALL_HINT}") from exc
+    return pyarrow
+
+
+def parquet_schema() -> Any:
+    """The Arrow schema of a Parquet export, with this client's version and spec hash as metadata."""
+    pa = _import_pyarrow()
+    types = {name: pa.int64() if name in INT_FIELDS else pa.string() for name in FIELDS}
+    types["created_at"] = pa.timestamp("us", tz="UTC")
+    metadata = {"shortpen_api_client.version": __version__, "shortpen_api_client.spec_sha256": SPEC_SHA256}
+    return pa.schema(list(types.items()), metadata=metadata)
+
+
+def events_to_table(events: Sequence[Event], schema: Any) -> Any:
+    """One Arrow table from a batch of event dicts, converted by Arrow itself.
+
+    The batch becomes one struct array in a single C++ pass (keys looked up by name, missing ones
+    null, unknown ones ignored); ``created_at`` enters as a string column and is then parsed
+    vectorised (:func:`_timestamps`). If Arrow refuses a value, a column-at-a-time pass finds which
+    column, for the error message.
+    """
+    pa = _import_pyarrow()
+    as_text = [pa.field(f.name, pa.string()) if f.name == "created_at" else f for f in schema]
+    try:
+        columns = pa.array(events, type=pa.struct(as_text)).flatten()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        _raise_for_bad_column(pa, events, as_text)
+        raise
+    columns[-1] = _timestamps(pa, columns[-1], events)
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _raise_for_bad_column(pa: Any, events: Sequence[Event], fields: list[Any]) -> None:
+    for field in fields:
+        try:
+            pa.array([event.get(field.name) for event in events], type=field.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise ValueError(f"cannot store {field.name!r} as {field.type} in Parquet: {exc}") from exc
+
+
+def _timestamps(pa: Any, text: Any, events: Sequence[Event]) -> Any:
+    """Parse the ``created_at`` string column into UTC instants, offsets applied.
+
+    Arrow's own ISO-8601 cast (vectorised, in C++) handles the server's usual form
+    (``2025-01-01T00:00:00+01:00``, also ``Z`` and up to 6 fractional digits); if it rejects a value
+    (more digits, an offset with seconds), ``datetime.fromisoformat`` parses the batch one value at a
+    time. A value without an offset is an error: its instant is unknown.
+    """
+    utc = pa.timestamp("us", tz="UTC")
+    try:
+        return text.cast(utc)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    parsed: list[datetime | None] = []
+    for value, event in zip(text.to_pylist(), events, strict=True):
+        if value is None:
+            parsed.append(None)
+            continue
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"event {event.get('id')!r}: created_at {value!r} is not a date-time") from exc
+        if instant.tzinfo is None:
+            raise ValueError(f"event {event.get('id')!r}: created_at {value!r} has no UTC offset")
+        parsed.append(instant)
+    return pa.array(parsed, type=utc)
+
+
+class _ParquetSink:
+    def __init__(self, file: BinaryIO, *, row_group_rows: int) -> None:
+        self._pa = _import_pyarrow()
+        self._schema = parquet_schema()
+        self._writer = self._pa.parquet.ParquetWriter(file, self._schema)
+        self._row_group_rows = row_group_rows
+        self._pending: list[Any] = []
+        self._pending_rows = 0
+
+    def write(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        self._pending.append(events_to_table(events, self._schema))
+        self._pending_rows += len(events)
+        if self._pending_rows >= self._row_group_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        table = self._pa.concat_tables(self._pending)
+        self._pending, self._pending_rows = [], 0
+        self._writer.write_table(table, row_group_size=table.num_rows)
+
+    def finish(self) -> None:
+        self._flush()
+        self._writer.close()  # writes the footer; leaves the file (ours) open
+
+    def abort(self) -> None:
+        self._pending = []
+        try:
+            self._writer.close()
+        except Exception:  # noqa: S110 - the file is deleted next; a failed footer write changes nothing
+            pass
+        finally:
+            # pyarrow's __del__ would retry close() on a half-closed writer and raise at collection.
+            self._writer.is_open = False
