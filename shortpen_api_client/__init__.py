@@ -10,6 +10,7 @@ with ShortPen() as client:  # token from SHORTPEN_TOKEN
 from ._client import AsyncShortPen, ShortPen
 from ._engine import Progress
 from ._generated.models import AnalyticsEvent, AnalyticsRequest, AnalyticsResponse, ErrorResponse
+from ._jobs import ExportReport, SyncReport
 from ._retry import RetryPolicy
 from ._spec import SPEC_SHA256, SPEC_VERSION
 from ._version import __version__
@@ -42,6 +43,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ErrorResponse",
+    "ExportReport",
     "InvalidArgumentError",
     "InvalidResponseError",
     "NotFoundError",
@@ -52,6 +54,7 @@ __all__ = [
     "ServerError",
     "ShortPen",
     "ShortPenError",
+    "SyncReport",
     "WindowTooLargeError",
     "__version__",
 ]

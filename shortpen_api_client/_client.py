@@ -13,6 +13,7 @@ import datetime as dt
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -33,6 +34,7 @@ from ._engine import (
 )
 from ._generated.client import AuthenticatedClient
 from ._generated.models import AnalyticsEvent
+from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
 from ._retry import RetryPolicy
 from ._windows import Window, plan_windows
 from .errors import APITimeoutError, InvalidArgumentError, ShortPenError
@@ -132,6 +134,36 @@ class _BaseClient:
             rng=self._rng,
             progress=progress or self._progress,
         )
+
+    def _sync_job(
+        self,
+        start: dt.date | str,
+        end: dt.date | str | None,
+        output_dir: Path | str,
+        lookback_days: int,
+        format: str,
+        workspace_id: int | None,
+        url_id: int | None,
+    ) -> tuple[SyncJob, Run]:
+        """Validate a sync's arguments and plan the days it must fetch (before any request)."""
+        job = SyncJob(
+            start,
+            end,
+            output_dir=output_dir,
+            lookback_days=lookback_days,
+            format=format,
+            window_days=self._settings.window_days,
+        )
+        run = Run(
+            self._settings,
+            job.windows,
+            workspace_id=check_id(workspace_id, "workspace_id"),
+            url_id=check_id(url_id, "url_id"),
+            clock=self._clock,
+            rng=self._rng,
+            progress=self._progress,
+        )
+        return job, run
 
     def _build(
         self, http: httpx.Client | httpx.AsyncClient, run: Run, window: Window, timeout: float
@@ -252,6 +284,51 @@ class ShortPen(_BaseClient):
         """
         run = self._run(start, end, workspace_id, url_id)
         return (AnalyticsEvent.from_dict(event) for batch in self._batches(run) for event in batch.events)
+
+    def export(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        output: Path | str,
+        *,
+        format: str | None = None,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> ExportReport:
+        """Write every click of the range to one file: ``.jsonl``, ``.csv`` or ``.parquet`` (from the
+        suffix unless ``format`` is given). All or nothing: on any failure no file is left, and an
+        existing ``output`` is only replaced on success."""
+        run = self._run(start, end, workspace_id, url_id)
+        job = ExportJob(output, format)
+        started = time.perf_counter()
+        with job.writer:
+            for batch in self._batches(run):
+                job.writer.write_batch(batch.events)
+        return job.report(run, time.perf_counter() - started)
+
+    def sync(
+        self,
+        start: dt.date | str,
+        end: dt.date | str | None = None,
+        *,
+        output_dir: Path | str,
+        lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+        format: str = "parquet",
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> SyncReport:
+        """Keep ``output_dir/date=YYYY-MM-DD/part-0.<format>`` up to date for [start, end].
+
+        Days already complete are skipped, except the last ``lookback_days`` (late clicks), which
+        are fetched again and replaced. ``end`` defaults to yesterday (UTC). A sync that was killed
+        resumes where it stopped: rerun it."""
+        job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id)
+        started = time.perf_counter()
+        job.prepare()
+        if run.windows:
+            for batch in self._batches(run):
+                job.write(batch.window, batch.events)
+        return job.report(run, time.perf_counter() - started)
 
     def _batches(self, run: Run) -> Iterator[Batch]:
         """The planned windows' events in date order, fetching up to ``max_concurrency`` at once."""
@@ -415,6 +492,45 @@ class AsyncShortPen(_BaseClient):
         async for batch in self._batches(run):
             for event in batch.events:
                 yield AnalyticsEvent.from_dict(event)
+
+    async def export(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        output: Path | str,
+        *,
+        format: str | None = None,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> ExportReport:
+        """Like ``ShortPen.export``; files are written in a worker thread, off the event loop."""
+        run = self._run(start, end, workspace_id, url_id)
+        job = ExportJob(output, format)
+        started = time.perf_counter()
+        with job.writer:
+            async for batch in self._batches(run):
+                await asyncio.to_thread(job.writer.write_batch, batch.events)
+        return job.report(run, time.perf_counter() - started)
+
+    async def sync(
+        self,
+        start: dt.date | str,
+        end: dt.date | str | None = None,
+        *,
+        output_dir: Path | str,
+        lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+        format: str = "parquet",
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> SyncReport:
+        """Like ``ShortPen.sync``; files are written in a worker thread, off the event loop."""
+        job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id)
+        started = time.perf_counter()
+        job.prepare()
+        if run.windows:
+            async for batch in self._batches(run):
+                await asyncio.to_thread(job.write, batch.window, batch.events)
+        return job.report(run, time.perf_counter() - started)
 
     async def _batches(self, run: Run) -> AsyncIterator[Batch]:
         windows = iter(run.windows)

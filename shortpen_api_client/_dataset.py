@@ -35,14 +35,22 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from ._export import Event, open_writer, remove_stale_temps, resolve_format, write_bytes_atomically
+from ._export import (
+    Event,
+    import_pyarrow,
+    open_writer,
+    remove_stale_temps,
+    resolve_format,
+    write_bytes_atomically,
+)
+from .errors import InvalidArgumentError
 
 MANIFEST_NAME: Final = "_manifest.json"
 MANIFEST_VERSION: Final = 1
 _LATEST_OFFSET: Final = timezone(timedelta(hours=-12))  # the last place on Earth where a day ends
 
 
-class ManifestError(ValueError):
+class ManifestError(InvalidArgumentError):
     """The dataset's manifest cannot be used: unreadable, corrupt, or written for another format."""
 
 
@@ -121,9 +129,11 @@ class Dataset:
     def __init__(self, output_dir: Path | str, *, format: str = "parquet") -> None:
         self.path: Final = Path(output_dir)
         self.format: Final = resolve_format(Path(f"part-0.{format}"), format)
+        if self.format == "parquet":
+            import_pyarrow()  # fail now, naming the extra, rather than after the first request
         self.manifest_path: Final = self.path / MANIFEST_NAME
         if self.path.exists() and not self.path.is_dir():
-            raise ValueError(f"dataset folder {str(self.path)!r} is not a directory")
+            raise InvalidArgumentError(f"dataset folder {str(self.path)!r} is not a directory")
         self._days = self._load_manifest()
 
     def day_path(self, day: date) -> Path:
@@ -158,9 +168,9 @@ class Dataset:
         could still arrive is refetched by a later run, even one that skipped some days).
         """
         if start > end:
-            raise ValueError(f"start {start} is after end {end}")
+            raise InvalidArgumentError(f"start {start} is after end {end}")
         if lookback_days < 0:
-            raise ValueError(f"lookback_days must be 0 or more, not {lookback_days}")
+            raise InvalidArgumentError(f"lookback_days must be 0 or more, not {lookback_days}")
         complete = self.complete_days()
         settle = timedelta(days=lookback_days)
         lookback_after = end - timedelta(days=lookback_days)

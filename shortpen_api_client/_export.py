@@ -50,6 +50,7 @@ from typing import Any, BinaryIO, Final, Protocol
 
 from ._spec import SPEC_SHA256
 from ._version import __version__
+from .errors import InvalidArgumentError
 
 Event = dict[str, Any]
 
@@ -89,11 +90,11 @@ def resolve_format(output: Path, format: str | None) -> str:
     allowed = ", ".join(FORMATS)
     if format is not None:
         if format.lower() not in FORMATS:
-            raise ValueError(f"unknown export format {format!r}: expected one of {allowed}")
+            raise InvalidArgumentError(f"unknown export format {format!r}: expected one of {allowed}")
         return format.lower()
     suffix = output.suffix.lower().lstrip(".")
     if suffix not in FORMATS:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"cannot tell the export format from {output.name!r}: "
             f"use a .jsonl, .csv or .parquet suffix, or pass format= (one of {allowed})"
         )
@@ -112,13 +113,15 @@ def open_writer(
     path = Path(output)
     fmt = resolve_format(path, format)
     if row_group_rows < 1:
-        raise ValueError(f"row_group_rows must be at least 1, not {row_group_rows}")
+        raise InvalidArgumentError(f"row_group_rows must be at least 1, not {row_group_rows}")
     if not path.parent.is_dir():
-        raise ValueError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist")
+        raise InvalidArgumentError(
+            f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist"
+        )
     if path.is_dir():
-        raise ValueError(f"cannot write {str(path)!r}: it is a directory")
+        raise InvalidArgumentError(f"cannot write {str(path)!r}: it is a directory")
     if fmt == "parquet":
-        _import_pyarrow()
+        import_pyarrow()
     return EventWriter(path, fmt, row_group_rows=row_group_rows)
 
 
@@ -373,7 +376,7 @@ class _CsvSink:
             self._text.detach()
 
 
-def _import_pyarrow() -> Any:
+def import_pyarrow() -> Any:
     """``pyarrow`` (the ``parquet`` extra), or an ImportError that says how to install it."""
     try:
         import pyarrow  # type: ignore[import-untyped]  # pyarrow ships no type information
@@ -385,7 +388,7 @@ def _import_pyarrow() -> Any:
 
 def parquet_schema() -> Any:
     """The Arrow schema of a Parquet export, with this client's version and spec hash as metadata."""
-    pa = _import_pyarrow()
+    pa = import_pyarrow()
     types = {name: pa.int64() if name in INT_FIELDS else pa.string() for name in FIELDS}
     types["created_at"] = pa.timestamp("us", tz="UTC")
     metadata = {"shortpen_api_client.version": __version__, "shortpen_api_client.spec_sha256": SPEC_SHA256}
@@ -400,7 +403,7 @@ def events_to_table(events: Sequence[Event], schema: Any) -> Any:
     vectorised (:func:`_timestamps`). If Arrow refuses a value, a column-at-a-time pass finds which
     column, for the error message.
     """
-    pa = _import_pyarrow()
+    pa = import_pyarrow()
     as_text = [pa.field(f.name, pa.string()) if f.name == "created_at" else f for f in schema]
     try:
         columns = pa.array(events, type=pa.struct(as_text)).flatten()
@@ -449,7 +452,7 @@ def _timestamps(pa: Any, text: Any, events: Sequence[Event]) -> Any:
 
 class _ParquetSink:
     def __init__(self, file: BinaryIO, *, row_group_rows: int) -> None:
-        self._pa = _import_pyarrow()
+        self._pa = import_pyarrow()
         self._schema = parquet_schema()
         self._writer = self._pa.parquet.ParquetWriter(file, self._schema)
         self._row_group_rows = row_group_rows

@@ -1,0 +1,159 @@
+"""The two jobs built on the window stream, shared by ``ShortPen`` and ``AsyncShortPen``:
+``export`` (one file, all or nothing) and ``sync`` (a day-partitioned dataset that resumes).
+
+Each job is set up, and so validates everything, before the first request; the drivers then feed
+it the planned windows' batches in date order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import attrs
+
+from ._config import check_int, parse_date
+from ._dataset import Dataset, split_by_day
+from ._engine import Run
+from ._export import EventWriter, open_writer
+from ._spec import SPEC_SHA256
+from ._version import __version__
+from ._windows import Window, plan_windows
+from .errors import InvalidArgumentError
+
+#: Days at the end of a sync range that every run fetches again: clicks can be recorded late.
+DEFAULT_LOOKBACK_DAYS = 3
+
+
+@attrs.frozen(kw_only=True)
+class ExportReport:
+    """What an export did: ``path`` holds ``events`` events in ``bytes`` bytes."""
+
+    path: Path
+    format: str
+    events: int
+    windows: int
+    requests: int
+    retries: int
+    splits: int
+    bytes: int
+    seconds: float
+
+
+@attrs.frozen(kw_only=True)
+class SyncReport:
+    """What a sync did: which days it (re)wrote into ``output_dir`` and which it found complete."""
+
+    output_dir: Path
+    format: str
+    start: dt.date
+    end: dt.date
+    days_fetched: int
+    days_skipped: int
+    events: int
+    windows: int
+    requests: int
+    retries: int
+    splits: int
+    bytes: int
+    seconds: float
+
+
+def yesterday_utc(now: dt.datetime | None = None) -> dt.date:
+    """The default end of a sync: yesterday by the UTC calendar. Today is still receiving clicks
+    (in every timezone), and the lookback days refetch the days before it for late ones."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date() - dt.timedelta(days=1)
+
+
+def windows_for_days(days: list[dt.date], window_days: int) -> list[Window]:
+    """Windows covering exactly ``days`` (ascending): each run of consecutive days is planned
+    as a range of its own, so complete days in between are not fetched again."""
+    windows: list[Window] = []
+    run_start = previous = None
+    for day in [*days, None]:
+        if day is not None and previous is not None and day == previous + dt.timedelta(days=1):
+            previous = day
+            continue
+        if run_start is not None and previous is not None:
+            windows += plan_windows(run_start, previous, window_days)
+        run_start = previous = day
+    return windows
+
+
+class ExportJob:
+    """One export: an atomic writer that the batches go to."""
+
+    def __init__(self, output: Path | str, format: str | None) -> None:
+        self.writer: EventWriter = open_writer(output, format)
+
+    def report(self, run: Run, seconds: float) -> ExportReport:
+        s = run.stats
+        return ExportReport(
+            path=self.writer.path,
+            format=self.writer.format,
+            events=self.writer.events,
+            windows=s.windows,
+            requests=s.requests,
+            retries=s.retries,
+            splits=s.splits,
+            bytes=self.writer.bytes,
+            seconds=seconds,
+        )
+
+
+class SyncJob:
+    """One sync: the days to fetch, and where each day's events go once its window arrives."""
+
+    def __init__(
+        self,
+        start: dt.date | str,
+        end: dt.date | str | None,
+        *,
+        output_dir: Path | str,
+        lookback_days: int,
+        format: str,
+        window_days: int,
+    ) -> None:
+        self.start = parse_date(start, "start")
+        self.end = yesterday_utc() if end is None else parse_date(end, "end")
+        if self.start > self.end:
+            hint = " (end defaults to yesterday, UTC)" if end is None else ""
+            raise InvalidArgumentError(f"start ({self.start}) is after end ({self.end}){hint}")
+        self.lookback_days = check_int(lookback_days, "lookback_days", minimum=0)
+        self.dataset = Dataset(output_dir, format=format)
+        self.days = self.dataset.plan(self.start, self.end, lookback_days=self.lookback_days)
+        self.windows = windows_for_days(self.days, window_days)
+        self.bytes = 0
+
+    def prepare(self) -> None:
+        """Create the folder and clear temporary files a killed run may have left."""
+        self.dataset.path.mkdir(parents=True, exist_ok=True)
+        self.dataset.remove_stale_temps()
+
+    def write(self, window: Window, events: list[dict[str, object]]) -> None:
+        """Write each day of a delivered window (its events split by their local date)."""
+        fetched_at = dt.datetime.now(dt.UTC)
+        for day, day_events in split_by_day(events, window.each_day()).items():
+            record = self.dataset.write_day(
+                day, day_events, fetched_at=fetched_at, client_version=__version__, spec_sha256=SPEC_SHA256
+            )
+            self.bytes += record.bytes
+
+    def report(self, run: Run, seconds: float) -> SyncReport:
+        s = run.stats
+        total_days = (self.end - self.start).days + 1
+        return SyncReport(
+            output_dir=self.dataset.path,
+            format=self.dataset.format,
+            start=self.start,
+            end=self.end,
+            days_fetched=len(self.days),
+            days_skipped=total_days - len(self.days),
+            events=s.events,
+            windows=s.windows,
+            requests=s.requests,
+            retries=s.retries,
+            splits=s.splits,
+            bytes=self.bytes,
+            seconds=seconds,
+        )
