@@ -1,0 +1,424 @@
+"""The ``shortpen`` command's implementation (click + rich); ``cli.main`` is its entry point."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as Bar
+from rich.table import Table
+
+from ._client import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, DEFAULT_WINDOW_DAYS, ShortPen
+from ._config import ENVIRONMENTS, TOKEN_ENV
+from ._engine import Progress
+from ._export import FORMATS, jsonl_encoder
+from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportReport, SyncReport
+from ._version import __version__
+from .errors import InvalidArgumentError, ShortPenError
+
+F = TypeVar("F", bound=Callable[..., Any])
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+class ExitError(Exception):
+    """A failure to report in one line on stderr, with an exit status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def scrub(message: str) -> str:
+    """Never print the token, whatever an error message may contain."""
+    token = os.environ.get(TOKEN_ENV)
+    return message.replace(token, "***") if token and len(token) >= 4 else message
+
+
+def fail(message: str, status: int) -> None:
+    sys.stderr.write(f"shortpen: error: {scrub(message)}\n")
+    sys.stderr.flush()
+    raise SystemExit(status)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status instead of a traceback."""
+    try:
+        cli.main(args=argv, prog_name="shortpen", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelp as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+        return 2
+    except click.UsageError as exc:
+        hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        sys.stderr.write(f"shortpen: error: {scrub(exc.format_message())}{hint}\n")
+        return 2
+    except click.Abort:
+        sys.stderr.write("shortpen: interrupted\n")
+        return 130
+    except click.ClickException as exc:
+        sys.stderr.write(f"shortpen: error: {scrub(exc.format_message())}\n")
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        sys.stderr.write("shortpen: interrupted\n")
+        return 130
+    return 0
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Map the package's exceptions to one line on stderr and an exit status."""
+    try:
+        yield
+    except (InvalidArgumentError, ValueError) as exc:
+        fail(str(exc), 2)
+    except ImportError as exc:  # an optional dependency (pyarrow for Parquet)
+        fail(str(exc), 2)
+    except ShortPenError as exc:
+        fail(f"{type(exc).__name__}: {exc}", 1)
+    except OSError as exc:
+        fail(f"{type(exc).__name__}: {exc}", 1)
+
+
+def connection_options(func: F) -> F:
+    """The options that say where the API is and how to talk to it (shared by export and sync)."""
+    decorators = [
+        click.option(
+            "--environment",
+            type=click.Choice(ENVIRONMENTS),
+            default="api",
+            show_default=True,
+            help="ShortPen environment (https://{environment}.shortpen.com).",
+        ),
+        click.option("--base-url", help="API base URL; overrides --environment (default: $SHORTPEN_BASE_URL)."),
+        click.option(
+            "--window-days", type=int, default=DEFAULT_WINDOW_DAYS, show_default=True, help="Days per request."
+        ),
+        click.option(
+            "--concurrency",
+            type=int,
+            default=DEFAULT_MAX_CONCURRENCY,
+            show_default=True,
+            help="Windows fetched at once.",
+        ),
+        click.option(
+            "--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per attempt."
+        ),
+        click.option("--max-retries", type=int, default=DEFAULT_MAX_RETRIES, show_default=True),
+        click.option("--workspace-id", type=int, help="Workspace (default: the token's first workspace)."),
+        click.option("--url-id", type=int, help="Only the clicks of this link."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+class ProgressBar:
+    """Windows done / planned, events, rate; on stderr, only when it is a terminal."""
+
+    def __init__(self, *, enabled: bool, label: str) -> None:
+        self.enabled = enabled and stderr.is_terminal
+        self.bar = Bar(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("windows  {task.fields[events]:,} events  {task.fields[rate]:,.0f}/s"),
+            TimeElapsedColumn(),
+            console=stderr,
+            transient=True,
+            disable=not self.enabled,
+        )
+        self.task: TaskID = self.bar.add_task(label, total=None, events=0, rate=0.0)
+
+    def __enter__(self) -> ProgressBar:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def update(self, progress: Progress) -> None:
+        rate = progress.events / progress.elapsed if progress.elapsed > 0 else 0.0
+        self.bar.update(
+            self.task,
+            total=progress.windows_planned,
+            completed=progress.windows_done,
+            events=progress.events,
+            rate=rate,
+        )
+
+
+def make_client(options: dict[str, Any], bar: ProgressBar) -> ShortPen:
+    """A client from the connection options; dates and ids are validated by the client itself."""
+    return ShortPen(
+        environment=options["environment"],
+        base_url=options["base_url"],
+        window_days=options["window_days"],
+        max_concurrency=options["concurrency"],
+        timeout=options["timeout"],
+        max_retries=options["max_retries"],
+        progress=bar.update,
+    )
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover - the loop always returns
+
+
+def counts_line(report: ExportReport | SyncReport) -> str:
+    return (
+        f"{report.windows} windows, {report.requests} requests, {report.retries} retries, "
+        f"{report.splits} splits, {report.seconds:.1f} s"
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="shortpen")
+def cli() -> None:
+    """Export ShortPen click analytics. The token is read from $SHORTPEN_TOKEN."""
+
+
+@cli.command()
+@click.option("--start", required=True, help="First day, YYYY-MM-DD.")
+@click.option("--end", required=True, help="Last day (inclusive), YYYY-MM-DD.")
+@click.option(
+    "--output", "-o", required=True, help="File to write (.jsonl, .csv, .parquet), or - for JSONL on stdout."
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="File format (default: from the suffix).")
+@connection_options
+def export(start: str, end: str, output: str, fmt: str | None, **options: Any) -> None:
+    """Export every click of a date range to one file (all or nothing)."""
+    with reported_errors(), ProgressBar(enabled=not options["quiet"], label="export") as bar:
+        with make_client(options, bar) as client:
+            if output == "-":
+                if fmt not in (None, "jsonl"):
+                    raise InvalidArgumentError(f"--output - streams JSONL; --format {fmt} needs a file")
+                report = stream_jsonl(client, start, end, options)
+            else:
+                report = client.export(
+                    start,
+                    end,
+                    output,
+                    format=fmt,
+                    workspace_id=options["workspace_id"],
+                    url_id=options["url_id"],
+                )
+    if not options["quiet"]:
+        console = stderr if output == "-" else stdout
+        where = "stdout" if output == "-" else str(report.path)
+        size = "" if output == "-" else f" ({human_bytes(report.bytes)})"
+        console.print(f"Exported {report.events:,} events to {where}{size}: {counts_line(report)}.")
+
+
+def stream_jsonl(client: ShortPen, start: str, end: str, options: dict[str, Any]) -> ExportReport:
+    """``--output -``: JSONL on stdout as windows arrive (exactly as sent, one event a line)."""
+    run = client._run(start, end, options["workspace_id"], options["url_id"])
+    encode = jsonl_encoder()
+    out = sys.stdout.buffer
+    started = time.perf_counter()
+    written = 0
+    for batch in client._batches(run):
+        data = encode(batch.events)
+        out.write(data)
+        written += len(data)
+    out.flush()
+    s = run.stats
+    return ExportReport(
+        path=Path("-"),
+        format="jsonl",
+        events=s.events,
+        windows=s.windows,
+        requests=s.requests,
+        retries=s.retries,
+        splits=s.splits,
+        bytes=written,
+        seconds=time.perf_counter() - started,
+    )
+
+
+@cli.command()
+@click.option("--output", "-o", "output_dir", required=True, help="Dataset folder (created if missing).")
+@click.option("--start", required=True, help="First day, YYYY-MM-DD.")
+@click.option("--end", help="Last day (inclusive), YYYY-MM-DD. Default: yesterday (UTC).")
+@click.option(
+    "--lookback-days",
+    type=int,
+    default=DEFAULT_LOOKBACK_DAYS,
+    show_default=True,
+    help="Complete days at the end of the range to fetch again (late clicks).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True, help="File format."
+)
+@connection_options
+def sync(output_dir: str, start: str, end: str | None, lookback_days: int, fmt: str, **options: Any) -> None:
+    """Keep a day-partitioned dataset (date=YYYY-MM-DD/) up to date; rerun to resume."""
+    with reported_errors(), ProgressBar(enabled=not options["quiet"], label="sync") as bar:
+        with make_client(options, bar) as client:
+            report = client.sync(
+                start,
+                end,
+                output_dir=output_dir,
+                lookback_days=lookback_days,
+                format=fmt,
+                workspace_id=options["workspace_id"],
+                url_id=options["url_id"],
+            )
+    if not options["quiet"]:
+        stdout.print(
+            f"Synced {report.start}..{report.end} into {report.output_dir}: {report.days_fetched} days fetched, "
+            f"{report.days_skipped} already complete, {report.events:,} events; {counts_line(report)}."
+        )
+
+
+@cli.command("fake-server")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic data.")
+@click.option("--token", default="fake-token", show_default=True, help="The token the fake accepts.")
+@click.option("--timezone", default="UTC", show_default=True, help="The account's timezone.")
+@click.option("--events-per-day", type=int, default=200, show_default=True)
+@click.option("--max-events", type=int, help="Answer 504 above this many events in one response.")
+@click.option("--fault-rate", type=float, default=0.0, show_default=True, help="Share of requests that fail.")
+def fake_server(
+    port: int,
+    seed: int,
+    token: str,
+    timezone: str,
+    events_per_day: int,
+    max_events: int | None,
+    fault_rate: float,
+) -> None:
+    """Serve a fake ShortPen API on loopback, for local development."""
+    from .testing import Fault, FaultPlan, FakeShortPen
+
+    with reported_errors():
+        faults = FaultPlan(
+            rate=fault_rate,
+            kinds=(Fault.rate_limit(retry_after=1), Fault.server_error(502, html=True), Fault.drop_connection()),
+            seed=seed,
+        )
+        fake = FakeShortPen(
+            seed=seed,
+            token=token,
+            timezone=timezone,
+            events_per_day=events_per_day,
+            max_events_per_response=max_events,
+            faults=faults,
+        )
+        with fake.serve(port=port) as url:
+            stdout.print(f"Fake ShortPen API on {url} (workspaces {fake.workspace_ids}); Ctrl-C stops it.")
+            stdout.print(f"  export SHORTPEN_BASE_URL={url}")
+            stdout.print(f"  export SHORTPEN_TOKEN={token}   # the fake's token, not a real one")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                stdout.print("stopped")
+
+
+DEMO_MONTH = (dt.date(2025, 3, 1), dt.date(2025, 3, 31))
+
+
+@cli.command()
+@click.option(
+    "--output-dir",
+    default="shortpen-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the export goes.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def demo(output_dir: str, quiet: bool) -> None:
+    """Export a realistic month from a fake ShortPen on loopback (one heavy day, some faults)."""
+    from .testing import Fault, FaultPlan, FakeShortPen
+
+    start, end = DEMO_MONTH
+    heavy_day = dt.date(2025, 3, 14)
+    fake = FakeShortPen(
+        seed=2025,
+        timezone="Europe/Berlin",
+        events_per_day=1500,
+        heavy_days={heavy_day: 9000},
+        max_events_per_response=12000,
+        faults=FaultPlan(
+            rate=0.2,
+            kinds=(
+                Fault.rate_limit(retry_after=0.2),
+                Fault.server_error(502, html=True),
+                Fault.html_200(),
+                Fault.drop_connection(),
+                Fault.truncated_json(),
+            ),
+            seed=7,
+        ),
+    )
+    try:
+        import pyarrow  # type: ignore[import-untyped]  # noqa: F401  (only checking it is there)
+
+        fmt = "parquet"
+    except ImportError:
+        fmt = "jsonl"
+    folder = Path(output_dir)
+    with reported_errors():
+        folder.mkdir(parents=True, exist_ok=True)
+        output = folder / f"clicks-{start:%Y-%m}.{fmt}"
+        with fake.serve() as url, ProgressBar(enabled=not quiet, label="demo export") as bar:
+            stderr.print(f"Fake ShortPen on {url}: exporting {start}..{end} (Europe/Berlin account)")
+            with ShortPen(fake.token, base_url=url, progress=bar.update) as client:
+                report = client.export(start, end, output)
+    print_demo_summary(report, heavy_day)
+
+
+def print_demo_summary(report: ExportReport, heavy_day: dt.date) -> None:
+    countries, devices = top_values(report.path, report.format)
+    table = Table(title="shortpen demo", show_header=False, title_justify="left")
+    table.add_row("events", f"{report.events:,}")
+    table.add_row("windows", str(report.windows))
+    table.add_row("requests", f"{report.requests} ({report.retries} retries, {report.splits} splits)")
+    table.add_row("seconds", f"{report.seconds:.2f}")
+    table.add_row("top countries", ", ".join(f"{k} {v:,}" for k, v in countries))
+    table.add_row("top devices", ", ".join(f"{k} {v:,}" for k, v in devices))
+    table.add_row("file", f"{report.path} ({human_bytes(report.bytes)}, {report.format})")
+    stdout.print(table)
+    stdout.print(
+        f"The heavy day {heavy_day} was too big for one response: the client split its window. "
+        "Faults (429, 502, HTML, dropped connections, truncated JSON) were retried."
+    )
+
+
+def top_values(path: Path, fmt: str, n: int = 5) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """The most frequent countries and device types in an exported file."""
+    countries: collections.Counter[str] = collections.Counter()
+    devices: collections.Counter[str] = collections.Counter()
+    if fmt == "parquet":
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]  # pyarrow ships no type information
+
+        table = pq.read_table(path, columns=["country", "device_type"])
+        countries.update(c or "unknown" for c in table.column("country").to_pylist())
+        devices.update(d or "unknown" for d in table.column("device_type").to_pylist())
+    else:
+        import json
+
+        with path.open("rb") as lines:
+            for line in lines:
+                event = json.loads(line)
+                countries[event.get("country") or "unknown"] += 1
+                devices[event.get("device_type") or "unknown"] += 1
+    return countries.most_common(n), devices.most_common(n)
