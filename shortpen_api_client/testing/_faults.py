@@ -233,6 +233,10 @@ def _scripted(value: Mapping[int, Fault]) -> Mapping[int, Fault]:
     return MappingProxyType(dict(value))
 
 
+def _kinds(value: Sequence[Fault]) -> tuple[Fault, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class FaultPlan:
     """Which request gets which fault.
@@ -246,7 +250,7 @@ class FaultPlan:
 
     scripted: Mapping[int, Fault] = attrs.field(factory=dict, converter=_scripted)
     rate: float = 0.0
-    kinds: Sequence[Fault] = attrs.field(default=DEFAULT_KINDS, converter=tuple)
+    kinds: Sequence[Fault] = attrs.field(default=DEFAULT_KINDS, converter=_kinds)
     seed: int = 0
 
     def __attrs_post_init__(self) -> None:
