@@ -1,24 +1,6 @@
 """Faults the fake can inject, and the plan that decides, deterministically, which request gets which.
 
-Constructors (class methods of :class:`Fault`)::
-
-    Fault.rate_limit(retry_after=1)             429 + Retry-After (int seconds, datetime or timedelta
-                                                as an HTTP-date, None: no header), JSON envelope
-    Fault.server_error(500, html=False, retry_after=None)
-                                                5xx: the JSON error envelope, or nginx's HTML page
-    Fault.success_false(status_code=500, message=...)
-                                                200 whose envelope says ``success: false``
-    Fault.html_200()                            200 with an HTML page (a maintenance page)
-    Fault.truncated_json(fraction=0.5)          200 (the real response) whose JSON is cut off; the HTTP
-                                                response itself is complete (Content-Length matches)
-    Fault.drop_connection()                     no response: served, the socket is closed; transport:
-                                                httpx.RemoteProtocolError
-    Fault.truncated_body(fraction=0.5)          the real response with a Content-Length larger than
-                                                what is sent, then the connection closes: served and
-                                                transport alike, httpx.RemoteProtocolError reading it
-    Fault.latency(seconds)                      the real response, after ``seconds``
-    Fault.slow_drip(interval=0.05, chunks=8)    the real response, its body in ``chunks`` pieces with
-                                                ``interval`` seconds before each piece after the first
+See :class:`Fault` for the kinds of fault and :class:`FaultPlan` for how they are chosen.
 
 Waits are real: the server thread sleeps; the transport sleeps (``time.sleep``) for ``httpx.Client``
 and awaits ``asyncio.sleep`` for ``httpx.AsyncClient``, so an event loop keeps running. Both ways in
@@ -78,9 +60,30 @@ def _check_fraction(fraction: float) -> None:
         raise ValueError(f"fraction must be in [0, 1), got {fraction!r}")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Fault:
-    """One injected fault. Build it with a class method (see the module docstring), not directly."""
+    """One injected fault. Build it with a class method, not directly.
+
+    Constructors (class methods of :class:`Fault`)::
+
+        Fault.rate_limit(retry_after=1)             429 + Retry-After (int seconds, datetime or timedelta
+                                                    as an HTTP-date, None: no header), JSON envelope
+        Fault.server_error(500, html=False, retry_after=None)
+                                                    5xx: the JSON error envelope, or nginx's HTML page
+        Fault.success_false(status_code=500, message=...)
+                                                    200 whose envelope says ``success: false``
+        Fault.html_200()                            200 with an HTML page (a maintenance page)
+        Fault.truncated_json(fraction=0.5)          200 (the real response) whose JSON is cut off; the HTTP
+                                                    response itself is complete (Content-Length matches)
+        Fault.drop_connection()                     no response: served, the socket is closed; transport:
+                                                    httpx.RemoteProtocolError
+        Fault.truncated_body(fraction=0.5)          the real response with a Content-Length larger than
+                                                    what is sent, then the connection closes: served and
+                                                    transport alike, httpx.RemoteProtocolError reading it
+        Fault.latency(seconds)                      the real response, after ``seconds``
+        Fault.slow_drip(interval=0.05, chunks=8)    the real response, its body in ``chunks`` pieces with
+                                                    ``interval`` seconds before each piece after the first
+    """
 
     kind: FaultKind
     status: int = 200
@@ -158,6 +161,25 @@ class Fault:
         if chunks < 2:
             raise ValueError("chunks must be at least 2")
         return cls(kind=FaultKind.SLOW_DRIP, seconds=interval, chunks=chunks)
+
+    def __repr__(self) -> str:
+        """The constructor call that builds this fault."""
+        kind = self.kind
+        if kind is FaultKind.RATE_LIMIT:
+            return f"Fault.rate_limit({self.retry_after!r})"
+        if kind is FaultKind.SERVER_ERROR:
+            html = ", html=True" if self.html else ""
+            retry = f", retry_after={self.retry_after!r}" if self.retry_after is not None else ""
+            return f"Fault.server_error({self.status}{html}{retry})"
+        if kind is FaultKind.SUCCESS_FALSE:
+            return f"Fault.success_false(status_code={self.status}, message={self.message!r})"
+        if kind in (FaultKind.TRUNCATED_JSON, FaultKind.TRUNCATED_BODY):
+            return f"Fault.{kind.value}(fraction={self.fraction!r})"
+        if kind is FaultKind.LATENCY:
+            return f"Fault.latency({self.seconds!r})"
+        if kind is FaultKind.SLOW_DRIP:
+            return f"Fault.slow_drip({self.seconds!r}, chunks={self.chunks})"
+        return f"Fault.{kind.value}()"
 
     def _retry_after_header(self) -> dict[str, str]:
         value = self.retry_after

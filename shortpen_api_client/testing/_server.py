@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import socketserver
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -44,10 +45,9 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _RequestHandler)
 
     def server_bind(self) -> None:
-        # HTTPServer.server_bind looks up the host's FQDN, which can be slow; loopback needs none.
-        self.socket.bind(self.server_address)
+        # Not HTTPServer.server_bind: it looks up the host's FQDN, which can be slow; loopback needs none.
+        socketserver.TCPServer.server_bind(self)
         host, port = self.socket.getsockname()[:2]
-        self.server_address = (host, port)
         self.server_name = host
         self.server_port = port
 

@@ -280,3 +280,24 @@ async def test_async_socket_level_faults() -> None:
         with pytest.raises(httpx.ReadTimeout):
             await http.post(PATH, json=WEEK)
         assert (await http.post(PATH, json=WEEK)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault.rate_limit(1),
+        Fault.rate_limit(None),
+        Fault.rate_limit(dt.timedelta(seconds=3)),
+        Fault.server_error(502, html=True, retry_after=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)),
+        Fault.success_false(status_code=503, message="x"),
+        Fault.html_200(),
+        Fault.truncated_json(fraction=0.25),
+        Fault.drop_connection(),
+        Fault.truncated_body(),
+        Fault.latency(0.5),
+        Fault.slow_drip(0.01, chunks=3),
+    ],
+    ids=repr,
+)
+def test_repr_is_the_constructor_call(fault: Fault) -> None:
+    assert eval(repr(fault), {"Fault": Fault, "datetime": dt}) == fault  # noqa: S307 - our own repr

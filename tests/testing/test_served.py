@@ -230,3 +230,13 @@ async def test_async_client_over_the_socket() -> None:
                 await http.post(PATH, json=WEEK)
             response = await http.post(PATH, json=WEEK)
     assert response.json()["data"] == fake.events("2025-01-01", "2025-01-07")
+
+
+def test_a_chosen_port_can_be_served_again_right_away(fake: FakeShortPen) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for _ in range(2):  # the second bind would fail without SO_REUSEADDR (TIME_WAIT)
+        with fake.serve(port=port) as base_url, served_client(base_url, fake) as http:
+            assert base_url == f"http://127.0.0.1:{port}"
+            assert http.post(PATH, json=WEEK).status_code == 200
