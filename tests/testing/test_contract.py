@@ -165,7 +165,7 @@ _BODIES = st.fixed_dictionaries(
     optional={
         "start": _DATES | st.integers(),
         "end": _DATES,
-        "workspace_id": _IDS | st.floats(allow_nan=False),
+        "workspace_id": _IDS | st.floats(allow_nan=False, allow_infinity=False),
         "url_id": _IDS,
     },
 )
