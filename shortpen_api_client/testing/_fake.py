@@ -1,0 +1,354 @@
+"""``FakeShortPen``: the API as its spec and page describe it, in one pure request handler."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hmac
+import threading
+import time
+import zoneinfo
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, Final
+
+import attrs
+import httpx
+
+from . import _json, _server
+from ._cache import SizedLRU
+from ._data import (
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_EVENTS_PER_DAY,
+    ORGANIZATION_ID,
+    WORKSPACES,
+    Day,
+    day_count,
+    generate_day,
+    serialize_day,
+)
+from ._faults import Fault, FaultPlan
+from ._request import BadRequest, Query, parse_json, parse_query
+from ._responses import HTML, error_response, gateway_page, html_response, json_response, ok_body
+from ._transport import FakeTransport
+
+PATH: Final = "/v1/analytics"
+
+_EMPTY_DAY: Final = Day(count=0, fragment=b"", by_url=MappingProxyType({}))
+_DAY_CACHE_BYTES: Final = 128 * 1024 * 1024
+_RESPONSE_CACHE_BYTES: Final = 256 * 1024 * 1024
+_NOT_JSON: Final = object()
+
+
+@attrs.frozen(kw_only=True)
+class RecordedRequest:
+    """One request as the fake received it (before any fault), the token redacted."""
+
+    number: int
+    """1-based, in order of arrival; the key of :attr:`FaultPlan.scripted`."""
+    method: str
+    path: str
+    body: Any
+    """The parsed JSON body, or None when it is empty or not JSON (see ``content``)."""
+    content: bytes = attrs.field(repr=False)
+    at: float
+    """``time.monotonic()`` at arrival."""
+    headers: Mapping[str, str]
+    """Lower-case names; ``authorization`` keeps its scheme only: ``"Bearer [redacted]"``."""
+    fault: Fault | None
+    """The fault the plan chose for this request, if any."""
+
+
+def _redacted_headers(headers: httpx.Headers) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        if name == "authorization":
+            scheme, sep, _ = value.partition(" ")
+            value = f"{scheme} [redacted]" if sep else "[redacted]"
+        out[name] = value
+    return out
+
+
+def _iso(value: dt.date | str, field: str) -> str:
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date | str):
+        raise TypeError(f"{field} must be a datetime.date or a 'YYYY-MM-DD' string, got {value!r}")
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def _zone(timezone: str | dt.tzinfo) -> dt.tzinfo:
+    if isinstance(timezone, dt.tzinfo):
+        return timezone
+    try:
+        return zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"timezone: unknown zone {timezone!r}") from exc
+
+
+class FakeShortPen:
+    """A spec-faithful fake of ShortPen's ``POST /v1/analytics``, with deterministic data and faults.
+
+    The account (for every seed): organization 3; workspaces 24 (the default, links 501-508), 31
+    (links 601-605) and 47 (links 701-704). Clicks exist from 2000-01-01 to 2099-12-31, about
+    ``events_per_day`` per workspace and local day; ``heavy_days`` sets the exact count of chosen days
+    of the first workspace. Everything is a function of ``seed``: same seed, same bytes.
+
+    Two ways in, one handler (:meth:`handle`): :meth:`transport` for an ``httpx.Client`` or
+    ``httpx.AsyncClient``, and :meth:`serve` on a real loopback socket.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        token: str = "test-token",  # noqa: S107 - a fake's throwaway token, the documented default
+        timezone: str | dt.tzinfo = "UTC",
+        events_per_day: int = 200,
+        heavy_days: Mapping[dt.date, int] | None = None,
+        max_events_per_response: int | None = None,
+        faults: FaultPlan | None = None,
+    ) -> None:
+        if not 0 <= events_per_day <= MAX_EVENTS_PER_DAY // 2:
+            raise ValueError(f"events_per_day must be in [0, {MAX_EVENTS_PER_DAY // 2}]")
+        heavy = dict(heavy_days or {})
+        for day, count in heavy.items():
+            if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
+                raise TypeError(f"heavy_days keys must be datetime.date, got {day!r}")
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise ValueError(f"heavy_days: {day} is outside {FIRST_DAY}..{LAST_DAY}")
+            if not 0 <= count <= MAX_EVENTS_PER_DAY:
+                raise ValueError(f"heavy_days: {count} events on {day} is not in [0, {MAX_EVENTS_PER_DAY}]")
+        if max_events_per_response is not None and max_events_per_response < 0:
+            raise ValueError("max_events_per_response must not be negative")
+        self._seed = seed
+        self._tz = _zone(timezone)
+        self._events_per_day = events_per_day
+        self._heavy_days: Mapping[dt.date, int] = MappingProxyType(heavy)
+        self.token = token
+        """The bearer token the fake accepts (settable)."""
+        self.max_events_per_response = max_events_per_response
+        """Above this many events in a response: 504 with an HTML body, like a gateway (settable)."""
+        self.faults = faults
+        """The fault plan (settable; request numbers keep counting)."""
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._occurrences: dict[bytes, int] = {}
+        self._days: SizedLRU[Day] = SizedLRU(budget=_DAY_CACHE_BYTES)
+        self._bodies: SizedLRU[bytes] = SizedLRU(budget=_RESPONSE_CACHE_BYTES)
+
+    def __repr__(self) -> str:
+        return (
+            f"FakeShortPen(seed={self._seed}, timezone={str(self._tz)!r}, "
+            f"events_per_day={self._events_per_day}, requests={len(self._requests)})"
+        )
+
+    # -- the account -------------------------------------------------------------------------------
+
+    @property
+    def seed(self) -> int:
+        return self._seed
+
+    @property
+    def timezone(self) -> dt.tzinfo:
+        """The account's timezone: dates are local days in it, ``created_at`` carries its offset."""
+        return self._tz
+
+    @property
+    def events_per_day(self) -> int:
+        return self._events_per_day
+
+    @property
+    def heavy_days(self) -> Mapping[dt.date, int]:
+        return self._heavy_days
+
+    @property
+    def organization_id(self) -> int:
+        return ORGANIZATION_ID
+
+    @property
+    def workspace_ids(self) -> list[int]:
+        """The organization's workspaces; the first is the default when a request omits one."""
+        return [w.workspace_id for w in WORKSPACES]
+
+    def url_ids(self, workspace_id: int) -> list[int]:
+        """The links of a workspace."""
+        for workspace in WORKSPACES:
+            if workspace.workspace_id == workspace_id:
+                return [link.url_id for link in workspace.links]
+        raise ValueError(f"workspace_id: unknown workspace {workspace_id}")
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """What the fake has received, in order of arrival (a snapshot)."""
+        with self._lock:
+            return list(self._requests)
+
+    def events(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Ground truth: exactly the ``data`` of one successful request for this range.
+
+        Ignores ``max_events_per_response`` and faults, and is not recorded as a request. Raises
+        ``ValueError`` with the API's 400 message for what the API would refuse.
+        """
+        body: dict[str, Any] = {"start": _iso(start, "start"), "end": _iso(end, "end")}
+        if workspace_id is not None:
+            body["workspace_id"] = workspace_id
+        if url_id is not None:
+            body["url_id"] = url_id
+        try:
+            query = parse_query(body)
+        except BadRequest as exc:
+            raise ValueError(exc.message) from None
+        data: list[dict[str, Any]] = _json.loads(self._ok_body(query))["data"]
+        return data
+
+    # -- the ways in -------------------------------------------------------------------------------
+
+    def transport(self) -> httpx.MockTransport:
+        """An in-process transport for ``httpx.Client(transport=...)`` and ``httpx.AsyncClient``."""
+        return FakeTransport(self.handle)
+
+    @contextlib.contextmanager
+    def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Serve the fake on a real socket in a background thread; yields ``"http://127.0.0.1:PORT"``.
+
+        ``port=0`` picks a free port. On exit, waits are interrupted, open connections closed and the
+        port released. If the fake itself failed while serving, exiting raises ``RuntimeError``.
+        """
+        with _server.serve(self.handle, host=host, port=port) as base_url:
+            yield base_url
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request. Pure apart from the request log and the fault plan's counters.
+
+        Raises ``httpx.RemoteProtocolError`` for a dropped connection. Other socket-level faults
+        come back as a response with effects (``response.extensions``) that :meth:`transport` and
+        :meth:`serve` carry out; this method itself never waits.
+        """
+        at = time.monotonic()
+        try:
+            content = request.content
+        except httpx.RequestNotRead:
+            content = request.read()
+        path = request.url.path
+        parsed: Any
+        not_json: BadRequest | None
+        try:
+            parsed = parse_json(content)
+        except BadRequest as exc:
+            parsed, not_json = _NOT_JSON, exc
+        else:
+            not_json = None
+        key = f"{request.method} {path}\n".encode() + (
+            content if not_json is not None else _json.canonical(parsed)
+        )
+        with self._lock:
+            number = len(self._requests) + 1
+            occurrence = self._occurrences[key] = self._occurrences.get(key, 0) + 1
+            plan = self.faults
+            fault = plan.fault_for(number=number, key=key, occurrence=occurrence) if plan else None
+            self._requests.append(
+                RecordedRequest(
+                    number=number,
+                    method=request.method,
+                    path=path,
+                    body=None if not_json is not None else parsed,
+                    content=content,
+                    at=at,
+                    headers=_redacted_headers(request.headers),
+                    fault=fault,
+                )
+            )
+
+        def real() -> httpx.Response:
+            return self._respond(request, parsed, not_json)
+
+        return real() if fault is None else fault.respond(request, real)
+
+    # -- the API -----------------------------------------------------------------------------------
+
+    def _authorized(self, request: httpx.Request) -> httpx.Response | None:
+        header = request.headers.get("authorization")
+        challenge = {"www-authenticate": "Bearer"}
+        if not header:
+            return error_response(401, "Unauthenticated.", headers=challenge)
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            credentials.strip().encode(), self.token.encode()
+        ):
+            return error_response(401, "Invalid token.", headers=challenge)
+        return None
+
+    def _respond(self, request: httpx.Request, parsed: Any, not_json: BadRequest | None) -> httpx.Response:
+        path = request.url.path
+        if path != PATH:
+            return error_response(404, f"Not found: {request.method} {path[:100]}")
+        if request.method != "POST":
+            return error_response(
+                405, f"Method not allowed: {request.method} {PATH} (allowed: POST)", headers={"allow": "POST"}
+            )
+        unauthorized = self._authorized(request)
+        if unauthorized is not None:
+            return unauthorized
+        try:
+            if not_json is not None:
+                raise not_json
+            query = parse_query(parsed)
+        except BadRequest as exc:
+            return error_response(400, exc.message)
+        limit = self.max_events_per_response
+        if limit is not None and self._count(query) > limit:
+            return html_response(504, gateway_page(504), headers={"content-type": HTML})
+        return json_response(200, self._ok_body(query))
+
+    def _ordinals(self, query: Query) -> range:
+        first = max(query.start, FIRST_DAY).toordinal()
+        last = min(query.end, LAST_DAY).toordinal()
+        return range(first, last + 1)
+
+    def _day(self, workspace_index: int, ordinal: int) -> Day:
+        key = (workspace_index, ordinal)
+        cached = self._days.get(key)
+        if cached is not None:
+            return cached
+        day = dt.date.fromordinal(ordinal)
+        count = self._day_count(workspace_index, day)
+        if count == 0:
+            return _EMPTY_DAY
+        events = generate_day(
+            seed=self._seed, workspace_index=workspace_index, day=day, count=count, tz=self._tz
+        )
+        serialized = serialize_day(events)
+        self._days.put(key, serialized, serialized.size)
+        return serialized
+
+    def _day_count(self, workspace_index: int, day: dt.date) -> int:
+        return day_count(
+            seed=self._seed,
+            workspace_index=workspace_index,
+            day=day,
+            events_per_day=self._events_per_day,
+            heavy_days=self._heavy_days,
+        )
+
+    def _count(self, query: Query) -> int:
+        index = query.workspace_index
+        if query.url_id is None:  # cheap: no clicks generated
+            return sum(self._day_count(index, dt.date.fromordinal(o)) for o in self._ordinals(query))
+        return sum(self._day(index, o).part(query.url_id)[0] for o in self._ordinals(query))
+
+    def _ok_body(self, query: Query) -> bytes:
+        """The 200 body for a query, serialized once and then served from a bounded LRU."""
+        key = (query.workspace_index, query.url_id, query.start, query.end)
+        body = self._bodies.get(key)
+        if body is None:
+            index = query.workspace_index
+            body = ok_body([self._day(index, o).part(query.url_id)[1] for o in self._ordinals(query)])
+            self._bodies.put(key, body, len(body))
+        return body
