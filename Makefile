@@ -10,10 +10,11 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: help install regen check-regen lint format typecheck pytest test check build clean
+.PHONY: help install regen check-regen lint format typecheck pytest test check build demo clean
 
 help:
 	@echo "make install      create .venv with everything pinned in uv.lock"
+	@echo "make demo         export a month from the built-in fake API, with a progress bar and a summary"
 	@echo "make test         lint, typecheck, check-regen and the test suite (what CI runs)"
 	@echo "make regen        regenerate shortpen_api_client/_generated from openapi.yaml"
 	@echo "make check-regen  fail if the committed generated code differs from openapi.yaml"
@@ -56,6 +57,9 @@ test: check pytest
 build: install
 	rm -rf dist
 	$(UV) build --quiet
+
+demo: install
+	$(VENV)/bin/shortpen demo
 
 clean:
 	rm -rf $(VENV) .tools dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -18,7 +18,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, Tim
 from rich.progress import Progress as Bar
 from rich.table import Table
 
-from ._client import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, DEFAULT_WINDOW_DAYS, ShortPen
+from ._client import (
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    DEFAULT_WINDOW_DAYS,
+    ShortPen,
+)
 from ._config import ENVIRONMENTS, TOKEN_ENV
 from ._engine import Progress
 from ._export import FORMATS, jsonl_encoder
@@ -55,7 +61,7 @@ def run(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of a traceback."""
     try:
         cli.main(args=argv, prog_name="shortpen", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelp as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
         return 2
     except click.UsageError as exc:
@@ -101,9 +107,15 @@ def connection_options(func: F) -> F:
             show_default=True,
             help="ShortPen environment (https://{environment}.shortpen.com).",
         ),
-        click.option("--base-url", help="API base URL; overrides --environment (default: $SHORTPEN_BASE_URL)."),
         click.option(
-            "--window-days", type=int, default=DEFAULT_WINDOW_DAYS, show_default=True, help="Days per request."
+            "--base-url", help="API base URL; overrides --environment (default: $SHORTPEN_BASE_URL)."
+        ),
+        click.option(
+            "--window-days",
+            type=int,
+            default=DEFAULT_WINDOW_DAYS,
+            show_default=True,
+            help="Days per request.",
         ),
         click.option(
             "--concurrency",
@@ -289,7 +301,9 @@ def sync(output_dir: str, start: str, end: str | None, lookback_days: int, fmt: 
 
 
 @cli.command("fake-server")
-@click.option("--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+@click.option(
+    "--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0: any free port)."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic data.")
 @click.option("--token", default="fake-token", show_default=True, help="The token the fake accepts.")
 @click.option("--timezone", default="UTC", show_default=True, help="The account's timezone.")
@@ -306,12 +320,16 @@ def fake_server(
     fault_rate: float,
 ) -> None:
     """Serve a fake ShortPen API on loopback, for local development."""
-    from .testing import Fault, FaultPlan, FakeShortPen
+    from .testing import FakeShortPen, Fault, FaultPlan
 
     with reported_errors():
         faults = FaultPlan(
             rate=fault_rate,
-            kinds=(Fault.rate_limit(retry_after=1), Fault.server_error(502, html=True), Fault.drop_connection()),
+            kinds=(
+                Fault.rate_limit(retry_after=1),
+                Fault.server_error(502, html=True),
+                Fault.drop_connection(),
+            ),
             seed=seed,
         )
         fake = FakeShortPen(
@@ -347,7 +365,7 @@ DEMO_MONTH = (dt.date(2025, 3, 1), dt.date(2025, 3, 31))
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def demo(output_dir: str, quiet: bool) -> None:
     """Export a realistic month from a fake ShortPen on loopback (one heavy day, some faults)."""
-    from .testing import Fault, FaultPlan, FakeShortPen
+    from .testing import FakeShortPen, Fault, FaultPlan
 
     start, end = DEMO_MONTH
     heavy_day = dt.date(2025, 3, 14)
@@ -360,7 +378,7 @@ def demo(output_dir: str, quiet: bool) -> None:
         faults=FaultPlan(
             rate=0.2,
             kinds=(
-                Fault.rate_limit(retry_after=0.2),
+                Fault.rate_limit(retry_after=1),
                 Fault.server_error(502, html=True),
                 Fault.html_200(),
                 Fault.drop_connection(),
@@ -398,8 +416,9 @@ def print_demo_summary(report: ExportReport, heavy_day: dt.date) -> None:
     table.add_row("file", f"{report.path} ({human_bytes(report.bytes)}, {report.format})")
     stdout.print(table)
     stdout.print(
-        f"The heavy day {heavy_day} was too big for one response: the client split its window. "
-        "Faults (429, 502, HTML, dropped connections, truncated JSON) were retried."
+        f"{report.splits} window(s) were too big for one response (the heavy day is {heavy_day}) and were "
+        f"split; {report.retries} injected faults (429, 502, HTML, dropped connections, cut-off JSON) "
+        "were retried. Every event arrived exactly once."
     )
 
 

@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         from ._cli import run
     except ImportError as exc:
         sys.stderr.write(
-            f'shortpen: error: the shortpen command needs the cli extra ({exc.name} is missing): '
+            f"shortpen: error: the shortpen command needs the cli extra ({exc.name} is missing): "
             'pip install "shortpen-api-client[cli]"\n'
         )
         return 2
