@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import httpx
@@ -406,10 +407,13 @@ def test_a_closed_port_gives_a_connection_error_promptly() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     sleeps = Sleeps()
+    started = time.monotonic()
     with ShortPen(TOKEN, base_url=f"http://127.0.0.1:{port}", sleep=sleeps, timeout=5) as sp:
-        with pytest.raises(APIConnectionError, match="ConnectError"):
+        with pytest.raises(APIConnectionError, match="ConnectError") as info:
             list(sp.clicks("2025-01-01", "2025-01-01"))
+    assert type(info.value) is APIConnectionError
     assert len(sleeps.calls) == 4  # retried max_retries times, without really waiting
+    assert time.monotonic() - started < 2.0
 
 
 def test_generated_client_is_the_documented_way_down() -> None:
@@ -429,8 +433,6 @@ def test_generated_client_is_the_documented_way_down() -> None:
 
 
 def test_windows_are_fetched_concurrently_and_yielded_in_date_order() -> None:
-    import time
-
     inflight = [0]
     peak = [0]
     lock = threading.Lock()
