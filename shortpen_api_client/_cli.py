@@ -388,7 +388,7 @@ def demo(output_dir: str, quiet: bool) -> None:
         ),
     )
     try:
-        import pyarrow  # type: ignore[import-untyped]  # noqa: F401  (only checking it is there)
+        import pyarrow  # noqa: F401  (only checking it is there)
 
         fmt = "parquet"
     except ImportError:
@@ -430,7 +430,7 @@ def top_values(path: Path, fmt: str, n: int = 5) -> tuple[list[tuple[str, int]],
     countries: collections.Counter[str] = collections.Counter()
     devices: collections.Counter[str] = collections.Counter()
     if fmt == "parquet":
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]  # pyarrow ships no type information
+        import pyarrow.parquet as pq
 
         table = pq.read_table(path, columns=["country", "device_type"])
         countries.update(c or "unknown" for c in table.column("country").to_pylist())

@@ -379,8 +379,8 @@ class _CsvSink:
 def import_pyarrow() -> Any:
     """``pyarrow`` (the ``parquet`` extra), or an ImportError that says how to install it."""
     try:
-        import pyarrow  # type: ignore[import-untyped]  # pyarrow ships no type information
-        import pyarrow.parquet  # type: ignore[import-untyped]  # (same)
+        import pyarrow
+        import pyarrow.parquet
     except ImportError as exc:
         raise ImportError(f"writing Parquet needs pyarrow: {PARQUET_INSTALL_HINT}") from exc
     return pyarrow
