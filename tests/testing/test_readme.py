@@ -18,8 +18,9 @@ def fake_examples() -> list[str]:
 def test_readme_has_a_sync_and_an_async_example() -> None:
     examples = fake_examples()
     assert len(examples) == 2
+    assert "ShortPen(" in examples[0]
     assert "httpx.Client(" in examples[0]
-    assert "httpx.AsyncClient(" in examples[1]
+    assert "AsyncShortPen(" in examples[1]
 
 
 def test_readme_examples_run() -> None:
