@@ -146,6 +146,9 @@ class _BaseClient:
         url_id: int | None,
     ) -> tuple[SyncJob, Run]:
         """Validate a sync's arguments and plan the days it must fetch (before any request)."""
+        workspace_id = check_id(workspace_id, "workspace_id")
+        url_id = check_id(url_id, "url_id")
+        source = {"api": self._settings.base_url, "workspace_id": workspace_id, "url_id": url_id}
         job = SyncJob(
             start,
             end,
@@ -153,12 +156,13 @@ class _BaseClient:
             lookback_days=lookback_days,
             format=format,
             window_days=self._settings.window_days,
+            source=source,
         )
         run = Run(
             self._settings,
             job.windows,
-            workspace_id=check_id(workspace_id, "workspace_id"),
-            url_id=check_id(url_id, "url_id"),
+            workspace_id=workspace_id,
+            url_id=url_id,
             clock=self._clock,
             rng=self._rng,
             progress=self._progress,

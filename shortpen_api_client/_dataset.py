@@ -126,12 +126,16 @@ class Dataset:
     for another format raises :class:`ManifestError` naming the file (nothing is started over).
     """
 
-    def __init__(self, output_dir: Path | str, *, format: str = "parquet") -> None:
+    def __init__(
+        self, output_dir: Path | str, *, format: str = "parquet", source: dict[str, Any] | None = None
+    ) -> None:
         self.path: Final = Path(output_dir)
         self.format: Final = resolve_format(Path(f"part-0.{format}"), format)
         if self.format == "parquet":
             import_pyarrow()  # fail now, naming the extra, rather than after the first request
         self.manifest_path: Final = self.path / MANIFEST_NAME
+        self.source: Final = source
+        """What the data is of (API host, workspace, link): a folder holds one source's clicks only."""
         if self.path.exists() and not self.path.is_dir():
             raise InvalidArgumentError(f"dataset folder {str(self.path)!r} is not a directory")
         self._days = self._load_manifest()
@@ -238,6 +242,7 @@ class Dataset:
         manifest = {
             "manifest_version": MANIFEST_VERSION,
             "format": self.format,
+            "source": self.source,
             "days": {day.isoformat(): record.to_json() for day, record in sorted(self._days.items())},
         }
         remove_stale_temps(self.manifest_path)
@@ -265,6 +270,7 @@ class Dataset:
                 date.fromisoformat(day): DayRecord.from_json(day, value) for day, value in days.items()
             }
             fmt = _typed(manifest, "format", str)
+            source = manifest.get("source")
         except (ValueError, TypeError, KeyError) as exc:
             raise ManifestError(
                 f"the dataset manifest {name} is corrupt ({exc}); fix or remove it to fetch every day again"
@@ -274,7 +280,16 @@ class Dataset:
                 f"the dataset manifest {name} is for format {fmt!r}, not {self.format!r}: "
                 f"use format={fmt!r} or another folder"
             )
+        if self.source is not None and source is not None and source != self.source:
+            raise ManifestError(
+                f"the dataset in {self.path} holds the clicks of {_describe(source)}, not of "
+                f"{_describe(self.source)}: use another folder (mixing them would corrupt both)"
+            )
         return records
+
+
+def _describe(source: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in source.items())
 
 
 def split_by_day(events: Iterable[Event], days: Iterable[date]) -> dict[date, list[Event]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -113,6 +114,7 @@ class SyncJob:
         lookback_days: int,
         format: str,
         window_days: int,
+        source: dict[str, Any],
     ) -> None:
         self.start = parse_date(start, "start")
         self.end = yesterday_utc() if end is None else parse_date(end, "end")
@@ -120,7 +122,7 @@ class SyncJob:
             hint = " (end defaults to yesterday, UTC)" if end is None else ""
             raise InvalidArgumentError(f"start ({self.start}) is after end ({self.end}){hint}")
         self.lookback_days = check_int(lookback_days, "lookback_days", minimum=0)
-        self.dataset = Dataset(output_dir, format=format)
+        self.dataset = Dataset(output_dir, format=format, source=source)
         self.days = self.dataset.plan(self.start, self.end, lookback_days=self.lookback_days)
         self.windows = windows_for_days(self.days, window_days)
         self.bytes = 0

@@ -237,3 +237,16 @@ def test_a_sync_killed_at_any_point_resumes_exactly(tmp_path: Path) -> None:
     assert dataset_events(folder) == expected_by_day(fake, "2025-01-01", "2025-01-31")
     leftovers = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("part-0")]
     assert [p.name for p in leftovers] == ["_manifest.json"]
+
+
+def test_a_dataset_folder_holds_one_source_only(tmp_path: Path) -> None:
+    fake = FakeShortPen(seed=1, events_per_day=3)
+    with client(fake) as sp:
+        sp.sync("2025-01-01", "2025-01-03", output_dir=tmp_path, workspace_id=24)
+        with pytest.raises(
+            ValueError, match=r"holds the clicks of .*workspace_id=24.*not of .*workspace_id=31"
+        ):
+            sp.sync("2025-01-01", "2025-01-03", output_dir=tmp_path, workspace_id=31)
+    assert len(fake.requests) == 1  # refused before any request
+    manifest = json.loads((tmp_path / "_manifest.json").read_text())
+    assert manifest["source"] == {"api": "https://api.shortpen.com", "workspace_id": 24, "url_id": None}
