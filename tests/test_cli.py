@@ -270,3 +270,54 @@ def test_missing_cli_extra_gives_a_clear_message() -> None:
     )
     assert result.returncode == 2
     assert 'pip install "shortpen-api-client[cli]"' in result.stderr
+
+
+def run_with_terminal_stderr(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run the command with stderr on a pseudo-terminal (as in an interactive shell)."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm", **env}
+    with subprocess.Popen(
+        [sys.executable, "-m", "shortpen_api_client.cli", *args],
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
+    ) as proc:
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:  # the terminal closed: the process is done
+                break
+            if not data:
+                break
+            chunks.append(data)
+        status = proc.wait(timeout=60)
+    os.close(primary)
+    return status, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_progress_bar_on_a_terminal_and_quiet_silences_it(url: str, tmp_path: Path) -> None:
+    common = [
+        "export",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-03-31",
+        "--window-days",
+        "1",
+        "--concurrency",
+        "2",
+    ]
+    status, terminal = run_with_terminal_stderr(*common, "-o", str(tmp_path / "a.csv"), env=connected(url))
+    assert status == 0
+    assert "windows" in terminal
+    assert "/90" in terminal  # windows done / planned
+    assert TOKEN not in terminal
+    status, terminal = run_with_terminal_stderr(
+        *common, "-o", str(tmp_path / "b.csv"), "--quiet", env=connected(url)
+    )
+    assert status == 0
+    assert terminal == ""
