@@ -121,7 +121,11 @@ def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
     }
     body = response.get("body")
     if isinstance(body, dict) and "string" in body:
-        body["string"] = _scrub(body["string"])
+        scrubbed = _scrub(body["string"])
+        if scrubbed != body["string"] and "content-length" in response["headers"]:
+            size = len(scrubbed.encode() if isinstance(scrubbed, str) else scrubbed)
+            response["headers"]["content-length"] = [str(size)]
+        body["string"] = scrubbed
     return response
 
 
@@ -278,7 +282,7 @@ def load_interactions(path: Path) -> list[dict[str, Any]]:
 
 # -- the guard -------------------------------------------------------------------------------------
 
-_BEARER = re.compile(r"(?i)\bbearer[ \t]+(?!<REDACTED>)(?![\w-]+=)(\S+)")
+_BEARER = re.compile(r"(?i)\bbearer[ \t]+(?!<REDACTED>)(?![\w-]+=)([^\s\]'\",]+)")
 _PRIVATE_HEADERS: Final = frozenset({"cookie", "set-cookie", "proxy-authorization"})
 
 
