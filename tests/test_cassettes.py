@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from ._cassettes import (
     secret_problems,
     vcr_config,
 )
+from .conftest import ROOT
 from .test_recorded import WRONG_TOKEN
+from .test_recorded_live import INVALID_TOKEN
 
 RECORDED = {
     "test_quarter_export",
@@ -44,7 +47,7 @@ def cassettes() -> list[Path]:
 
 def forbidden_tokens() -> list[str]:
     """Tokens that were used while recording (and a real one, when SHORTPEN_TOKEN is set)."""
-    tokens = [RECORDING_TOKEN, WRONG_TOKEN, FakeShortPen().token]
+    tokens = [RECORDING_TOKEN, WRONG_TOKEN, INVALID_TOKEN, FakeShortPen().token]
     live = os.environ.get("SHORTPEN_TOKEN", "").strip()
     return [*tokens, live] if live else tokens
 
@@ -228,3 +231,26 @@ def test_json_body_matcher(a: bytes | str | None, b: bytes | str | None, match: 
     else:
         with pytest.raises(AssertionError, match="body"):
             json_body(Body(a), Body(b))
+
+
+# -- make record-live ------------------------------------------------------------------------------
+
+
+def test_record_live_refuses_to_run_without_a_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import record  # a script, not a package: imported from its folder
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+
+    def no_pytest(*args: str, env: dict[str, str]) -> int:
+        raise AssertionError("pytest must not run")
+
+    monkeypatch.setattr(record, "pytest", no_pytest)
+    monkeypatch.setenv("SHORTPEN_TOKEN", " ")
+    assert record.main(["--live"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to run: SHORTPEN_TOKEN is not set" in err
+    assert "make record-live" in err

@@ -62,12 +62,14 @@ class Wire:
         self._log(request)
 
     def client(self, fake: FakeShortPen) -> httpx.Client:
-        hooks = {"request": [self._log]}
         if self.recording:
-            return httpx.Client(
-                transport=httpx.MockTransport(fake.transport().handle_request), event_hooks=hooks
-            )
-        return httpx.Client(event_hooks=hooks)
+            transport = httpx.MockTransport(fake.transport().handle_request)
+            return httpx.Client(transport=transport, event_hooks={"request": [self._log]})
+        return self.network_client()
+
+    def network_client(self) -> httpx.Client:
+        """httpx's own transport: vcrpy answers it from the cassette (or records a real server)."""
+        return httpx.Client(event_hooks={"request": [self._log]})
 
     def async_client(self, fake: FakeShortPen) -> httpx.AsyncClient:
         hooks = {"request": [self._alog]}
