@@ -31,6 +31,9 @@ from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
 
 from ._cassettes import CASSETTE_DIR, RECORDING_TOKEN, load_interactions
 
+# No socket may connect while a cassette replays (pytest-recording lifts this while recording).
+pytestmark = pytest.mark.block_network
+
 SEED = 6
 EVENTS_PER_DAY = 3  # small enough for a quarter's cassette to be reviewed
 API = "https://api.shortpen.com/v1/analytics"
