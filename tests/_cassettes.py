@@ -108,7 +108,8 @@ def before_record_request(request: Any) -> Any:
         elif key in REQUEST_HEADERS:
             kept[key] = value
     request.headers = kept
-    request.body = _scrub(request.body)
+    if isinstance(request.body, bytes | str):  # httpx bodies are bytes (other clients may stream)
+        request.body = _scrub(request.body)
     return request
 
 
