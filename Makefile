@@ -63,3 +63,12 @@ demo: install
 
 clean:
 	rm -rf $(VENV) .tools dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# VCR cassettes (tests/cassettes/README.md): re-record from FakeShortPen, or from the real API.
+.PHONY: record record-live
+
+record: install
+	$(PY) scripts/record.py
+
+record-live: install
+	$(PY) scripts/record.py --live
