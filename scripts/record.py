@@ -49,13 +49,13 @@ def main(argv: list[str] | None = None) -> int:
             print(REFUSAL, file=sys.stderr)
             return 2
         env["SHORTPEN_RECORD_LIVE"] = "1"
-        tests, folder = "tests/test_recorded_live.py", CASSETTES / "live"
+        tests, folder, marks = "tests/test_recorded_live.py", CASSETTES / "live", "live"
     else:
         env.pop("SHORTPEN_RECORD_LIVE", None)
-        tests, folder = "tests/test_recorded.py", CASSETTES
+        tests, folder, marks = "tests/test_recorded.py", CASSETTES, "not live"
 
-    status = pytest(tests, "--record-mode=rewrite", env=env) or pytest(
-        tests, "tests/test_cassettes.py", env=env
+    status = pytest(tests, "-m", marks, "--record-mode=rewrite", env=env) or pytest(
+        tests, "tests/test_cassettes.py", "-m", f"{marks} or not live", env=env
     )
     for path in sorted(folder.glob("*.yaml")):
         print(f"{path.stat().st_size:>9,} bytes  {path.relative_to(ROOT)}")

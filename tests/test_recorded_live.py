@@ -2,7 +2,8 @@
 
 None exist in this repository: the real API is not reachable from the machines this project is built
 on, and a live cassette holds an account's real clicks (they are git-ignored; see
-tests/cassettes/README.md). Without its cassette each test here is skipped.
+tests/cassettes/README.md). These tests are marked ``live`` and deselected by default; without its
+cassette a live test fails, saying how to record one.
 
 Only ``make record-live`` (``scripts/record.py --live``), which refuses to run without
 ``SHORTPEN_TOKEN``, records here: it sets ``SHORTPEN_RECORD_LIVE=1``. Any other run replays, even with
@@ -26,6 +27,7 @@ from ._cassettes import LIVE_CASSETTE_DIR
 from ._cassettes import vcr_config as _vcr_config
 from .test_recorded import Wire
 
+pytestmark = pytest.mark.live
 RECORDING_LIVE = os.environ.get("SHORTPEN_RECORD_LIVE") == "1"
 INVALID_TOKEN = "sp_invalid_token_for_recording_7c1e"
 # A fortnight, in windows of 7, 7 and 1 days: small enough for a busy account's cassette.
@@ -58,7 +60,7 @@ def live(vcr: Any) -> tuple[Wire, str]:
             pytest.fail("recording live needs SHORTPEN_TOKEN: run `make record-live`")
         return wire, token
     if len(vcr) == 0:
-        pytest.skip("no live cassette: `make record-live` records one against the real API")
+        pytest.fail("no live cassette: `make record-live` records one against the real API")
     return wire, "replaying-any-token-works"
 
 
