@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -35,14 +36,6 @@ from .errors import InvalidArgumentError, ShortPenError
 F = TypeVar("F", bound=Callable[..., Any])
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 stdout = Console(highlight=False, soft_wrap=True)
-
-
-class ExitError(Exception):
-    """A failure to report in one line on stderr, with an exit status."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def scrub(message: str) -> str:
@@ -87,14 +80,37 @@ def reported_errors() -> Iterator[None]:
     """Map the package's exceptions to one line on stderr and an exit status."""
     try:
         yield
-    except (InvalidArgumentError, ValueError) as exc:
-        fail(str(exc), 2)
+    except InvalidArgumentError as exc:  # bad input: a date, an id, a format, a folder, the token
+        fail(as_flags(str(exc)), 2)
     except ImportError as exc:  # an optional dependency (pyarrow for Parquet)
         fail(str(exc), 2)
-    except ShortPenError as exc:
+    except ShortPenError as exc:  # the API, or talking to it
         fail(f"{type(exc).__name__}: {exc}", 1)
-    except OSError as exc:
+    except Exception as exc:  # anything else (a full disk, a server bug): still one line
         fail(f"{type(exc).__name__}: {exc}", 1)
+
+
+#: The client's argument names, as the command's flags (messages name what the user typed).
+FLAGS = {
+    "start": "--start",
+    "end": "--end",
+    "window_days": "--window-days",
+    "max_concurrency": "--concurrency",
+    "max_retries": "--max-retries",
+    "timeout": "--timeout",
+    "workspace_id": "--workspace-id",
+    "url_id": "--url-id",
+    "lookback_days": "--lookback-days",
+    "base_url": "--base-url",
+}
+_FLAG_NAMES = re.compile(r"(?<![\w-])(" + "|".join(FLAGS) + r")(?![\w-])")
+
+
+def as_flags(message: str) -> str:
+    """``window_days must be ...`` -> ``--window-days must be ...`` (the first two names at most:
+    the subject of the message, never the values quoted after it)."""
+    message = message.replace("pass token=... or set", "set")  # the command has no --token
+    return _FLAG_NAMES.sub(lambda m: FLAGS[m.group(1)], message, count=2)
 
 
 def connection_options(func: F) -> F:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -199,32 +199,50 @@ class Dataset:
         client_version: str,
         spec_sha256: str,
     ) -> DayRecord:
-        """Replace ``day``'s file with ``events`` (all of that day), then record the day as complete.
+        """Replace ``day``'s file with ``events`` (all of that day), then record the day as complete."""
+        (record,) = self.write_days(
+            {day: events}, fetched_at=fetched_at, client_version=client_version, spec_sha256=spec_sha256
+        )
+        return record
 
-        Every event's ``created_at`` must be on ``day`` (local date, as the server sent it); the
+    def write_days(
+        self,
+        days: Mapping[date, Sequence[Event]],
+        *,
+        fetched_at: datetime,
+        client_version: str,
+        spec_sha256: str,
+    ) -> list[DayRecord]:
+        """Replace each day's file with its events (all of that day), then record them all as complete
+        with one manifest write (a sync calls this once per window, not once per day).
+
+        Every event's ``created_at`` must be on its day (local date, as the server sent it); the
         offsets seen are recorded. ``fetched_at`` must be timezone-aware.
         """
         if fetched_at.tzinfo is None:
             raise ValueError("fetched_at must be timezone-aware")
-        _check_one_day(events, day)
-        target = self.day_path(day)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(target)  # left by a writer killed mid-file
-        with open_writer(target, self.format) as writer:
-            writer.write_batch(events)
-        record = DayRecord(
-            day=day,
-            path=self._relative_path(day),
-            events=writer.events,
-            bytes=writer.bytes,
-            fetched_at=fetched_at.astimezone(UTC),
-            utc_offsets=utc_offsets(events),
-            client_version=client_version,
-            spec_sha256=spec_sha256,
-        )
-        self._days[day] = record
+        records = []
+        for day, events in days.items():
+            _check_one_day(events, day)
+            target = self.day_path(day)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open_writer(target, self.format) as writer:
+                writer.write_batch(events)
+            records.append(
+                DayRecord(
+                    day=day,
+                    path=self._relative_path(day),
+                    events=writer.events,
+                    bytes=writer.bytes,
+                    fetched_at=fetched_at.astimezone(UTC),
+                    utc_offsets=utc_offsets(events),
+                    client_version=client_version,
+                    spec_sha256=spec_sha256,
+                )
+            )
+        self._days.update((record.day, record) for record in records)
         self._write_manifest()
-        return record
+        return records
 
     def remove_stale_temps(self) -> list[Path]:
         """Delete the temporary files writers killed mid-write (``kill -9``) left in the dataset.
@@ -245,7 +263,6 @@ class Dataset:
             "source": self.source,
             "days": {day.isoformat(): record.to_json() for day, record in sorted(self._days.items())},
         }
-        remove_stale_temps(self.manifest_path)
         write_bytes_atomically(self.manifest_path, (json.dumps(manifest, indent=1) + "\n").encode())
 
     def _load_manifest(self) -> dict[date, DayRecord]:

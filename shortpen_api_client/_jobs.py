@@ -134,12 +134,13 @@ class SyncJob:
 
     def write(self, window: Window, events: list[dict[str, object]]) -> None:
         """Write each day of a delivered window (its events split by their local date)."""
-        fetched_at = dt.datetime.now(dt.UTC)
-        for day, day_events in split_by_day(events, window.each_day()).items():
-            record = self.dataset.write_day(
-                day, day_events, fetched_at=fetched_at, client_version=__version__, spec_sha256=SPEC_SHA256
-            )
-            self.bytes += record.bytes
+        records = self.dataset.write_days(
+            split_by_day(events, window.each_day()),
+            fetched_at=dt.datetime.now(dt.UTC),
+            client_version=__version__,
+            spec_sha256=SPEC_SHA256,
+        )
+        self.bytes += sum(record.bytes for record in records)
 
     def report(self, run: Run, seconds: float) -> SyncReport:
         s = run.stats

@@ -106,10 +106,13 @@ def test_export_with_workspace_and_url_filters(fake: FakeShortPen, url: str, tmp
 @pytest.mark.parametrize(
     ("args", "needles"),
     [
-        (["--start", "2025-02-30", "--end", "2025-03-01"], ["start", "'2025-02-30'"]),
-        (["--start", "2025-03-02", "--end", "2025-03-01"], ["after end"]),
-        (["--start", "2025-03-01", "--end", "2025-03-02", "--window-days", "0"], ["window_days", "0"]),
-        (["--start", "2025-03-01", "--end", "2025-03-02", "--url-id", "-4"], ["url_id", "-4"]),
+        (["--start", "2025-02-30", "--end", "2025-03-01"], ["--start must be", "'2025-02-30'"]),
+        (["--start", "2025-03-02", "--end", "2025-03-01"], ["--start (2025-03-02) is after --end"]),
+        (
+            ["--start", "2025-03-01", "--end", "2025-03-02", "--window-days", "0"],
+            ["--window-days must be", "0"],
+        ),
+        (["--start", "2025-03-01", "--end", "2025-03-02", "--url-id", "-4"], ["--url-id must be", "-4"]),
         (["--start", "2025-03-01", "--end", "2025-03-02", "--url-id", "abc"], ["'abc'"]),
         (["--end", "2025-03-02"], ["--start"]),
         (["--start", "2025-03-01", "--end", "2025-03-02", "--format", "xml"], ["xml"]),
@@ -321,3 +324,45 @@ def test_progress_bar_on_a_terminal_and_quiet_silences_it(url: str, tmp_path: Pa
     )
     assert status == 0
     assert terminal == ""
+
+
+def test_a_server_sending_bad_data_is_an_api_failure_not_bad_input(tmp_path: Path) -> None:
+    """An event whose created_at has no UTC offset is the server's fault: exit 1, one line."""
+    script = (
+        "import sys, httpx\n"
+        "from shortpen_api_client.testing import FakeShortPen\n"
+        "from shortpen_api_client._cli import run\n"
+        "fake = FakeShortPen(seed=1, token='t')\n"
+        "def handler(request):\n"
+        "    data = [{**e, 'created_at': e['created_at'][:19]} for e in fake.events('2025-01-01', '2025-01-01')]\n"
+        "    return httpx.Response(200, json={'success': True, 'status_code': 200, 'message': '', 'data': data})\n"
+        "real = httpx.Client.__init__\n"
+        "def patched(self, *a, **k):\n"
+        "    k['transport'] = httpx.MockTransport(handler)\n"
+        "    real(self, *a, **k)\n"
+        "httpx.Client.__init__ = patched\n"
+        "raise SystemExit(run(sys.argv[1:]))\n"
+    )
+    out = tmp_path / "clicks.parquet"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "export",
+            "--start",
+            "2025-01-01",
+            "--end",
+            "2025-01-01",
+            "-o",
+            str(out),
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SHORTPEN_TOKEN": "t"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert not out.exists()

@@ -15,6 +15,7 @@ import pytest
 
 from shortpen_api_client import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
@@ -366,6 +367,7 @@ def test_redirects_are_not_followed() -> None:
     user_client = httpx.Client(transport=httpx.MockTransport(rec), follow_redirects=True)
     with ShortPen(TOKEN, http_client=user_client) as sp, pytest.raises(Exception, match="HTTP 302"):
         list(sp.clicks("2025-01-01", "2025-01-01"))
+    assert info.value.status_code == 302
     assert len(rec.requests) == 1  # the token never went to the redirect target
 
 

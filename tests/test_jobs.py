@@ -204,6 +204,10 @@ def test_sync_end_defaults_to_yesterday(tmp_path: Path) -> None:
     assert report.days_fetched == 3
 
 
+def partitions(folder: Path) -> int:
+    return len(list(folder.glob("date=*/part-0.parquet")))
+
+
 SYNC_SCRIPT = """
 import sys
 from shortpen_api_client import ShortPen
@@ -224,15 +228,19 @@ def test_a_sync_killed_at_any_point_resumes_exactly(tmp_path: Path) -> None:
     folder = tmp_path / "ds"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with fake.serve() as url:
-        for kill_after in (0.5, 0.25, 0.8):
+        for extra_wait in (0.0, 0.13, 0.29):
+            before = partitions(folder)
             proc = subprocess.Popen(
                 [sys.executable, "-c", SYNC_SCRIPT, url, fake.token, str(folder)], env=env
             )
-            time.sleep(kill_after)  # let it get part-way (it needs several seconds in all)
+            deadline = time.monotonic() + 60
+            while partitions(folder) <= before and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.01)  # wait for this run to write a day, then kill it a moment later
+            time.sleep(extra_wait)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             assert proc.returncode == -signal.SIGKILL
-        assert len(list(folder.glob("date=*/part-0.parquet"))) < 31  # really stopped part-way
+        assert 1 <= partitions(folder) < 31  # really stopped part-way, after some progress
         subprocess.run([sys.executable, "-c", SYNC_SCRIPT, url, fake.token, str(folder)], env=env, check=True)
     assert dataset_events(folder) == expected_by_day(fake, "2025-01-01", "2025-01-31")
     leftovers = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("part-0")]
