@@ -365,7 +365,10 @@ def test_staging_environment_url() -> None:
 def test_redirects_are_not_followed() -> None:
     rec = Recorder(lambda r: httpx.Response(302, headers={"Location": "https://evil.example/steal"}))
     user_client = httpx.Client(transport=httpx.MockTransport(rec), follow_redirects=True)
-    with ShortPen(TOKEN, http_client=user_client) as sp, pytest.raises(Exception, match="HTTP 302"):
+    with (
+        ShortPen(TOKEN, http_client=user_client) as sp,
+        pytest.raises(APIStatusError, match="HTTP 302") as info,
+    ):
         list(sp.clicks("2025-01-01", "2025-01-01"))
     assert info.value.status_code == 302
     assert len(rec.requests) == 1  # the token never went to the redirect target
