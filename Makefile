@@ -63,3 +63,8 @@ demo: install
 
 clean:
 	rm -rf $(VENV) .tools dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# Ratios against a hand-written httpx script (benchmarks/README in benchmarks/RESULTS.md); a few minutes.
+.PHONY: bench
+bench: install
+	$(PY) benchmarks/bench.py
