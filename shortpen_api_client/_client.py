@@ -15,14 +15,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import attrs
 import httpx
 
 from ._config import check_id, check_int, check_seconds, parse_range, resolve_base_url, resolve_token
+from ._decode import iter_models
 from ._engine import (
     Attempt,
+    Chunk,
     Event,
     Outcome,
     Progress,
@@ -45,6 +47,8 @@ DEFAULT_WINDOW_DAYS = 7
 DEFAULT_MAX_CONCURRENCY = 8
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 4
+
+C = TypeVar("C", bound=Chunk)
 
 
 @attrs.frozen(kw_only=True)
@@ -283,7 +287,12 @@ class ShortPen(_BaseClient):
         Arguments are checked now, before any request; events stream as windows arrive.
         """
         run = self._run(start, end, workspace_id, url_id)
-        return (AnalyticsEvent.from_dict(event) for batch in self._batches(run) for event in batch.events)
+        return self._events(run)
+
+    def _events(self, run: Run) -> Iterator[AnalyticsEvent]:
+        # Decoded in the worker threads; each model is built only when asked for (see iter_models).
+        for batch in self._batches(run):
+            yield from iter_models(batch.events)
 
     def export(
         self,
@@ -302,8 +311,9 @@ class ShortPen(_BaseClient):
         job = ExportJob(output, format)
         started = time.perf_counter()
         with job.writer:
-            for batch in self._batches(run):
-                job.writer.write_batch(batch.events)
+            # Each window is encoded for the file in the worker threads; here it is only written.
+            for _, encoded in self._converted(run, job.writer.encode):
+                job.writer.write_encoded(encoded)
         return job.report(run, time.perf_counter() - started)
 
     def sync(
@@ -332,18 +342,22 @@ class ShortPen(_BaseClient):
 
     def _batches(self, run: Run) -> Iterator[Batch]:
         """The planned windows' events in date order, fetching up to ``max_concurrency`` at once."""
+        for window, events in self._converted(run, _as_is):
+            yield Batch(window=window, events=events)
+
+    def _converted(self, run: Run, convert: Callable[[list[Event]], C]) -> Iterator[tuple[Window, C]]:
+        """Each planned window's events passed through ``convert`` (in the worker thread that fetched
+        them, so decoding overlaps the network), in date order, up to ``max_concurrency`` at once."""
         windows = iter(run.windows)
         limit = self._settings.max_concurrency
-        pending: collections.deque[tuple[Window, concurrent.futures.Future[list[Event]]]] = (
-            collections.deque()
-        )
+        pending: collections.deque[tuple[Window, concurrent.futures.Future[C]]] = collections.deque()
         pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=min(limit, len(run.windows)), thread_name_prefix="shortpen"
         )
 
         def fill() -> None:
             while len(pending) < limit and (window := next(windows, None)) is not None:
-                pending.append((window, pool.submit(self._fetch_window, run, window)))
+                pending.append((window, pool.submit(self._fetch_window, run, window, convert)))
 
         try:
             fill()
@@ -352,28 +366,29 @@ class ShortPen(_BaseClient):
                 events = future.result()
                 fill()
                 run.delivered(window, events)
-                yield Batch(window=window, events=events)
+                yield window, events
         finally:
             run.cancelled = True
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _fetch_window(self, run: Run, window: Window) -> list[Event]:
+    def _fetch_window(self, run: Run, window: Window, convert: Callable[[list[Event]], C]) -> C:
         protocol = run.protocol(window)
         step = next(protocol)
         try:
             while True:
                 if isinstance(step, Attempt):
-                    step = protocol.send(self._attempt(run, step.window))
+                    step = protocol.send(self._attempt(run, step.window, convert))
                 else:
                     self._sleep(step.seconds)
                     step = protocol.send(None)
         except StopIteration as done:
-            events: list[Event] = done.value
+            events: C = done.value
             return events
 
-    def _attempt(self, run: Run, window: Window) -> Outcome:
+    def _attempt(self, run: Run, window: Window, convert: Callable[[list[Event]], Chunk]) -> Outcome:
         """One request, bounded by the wall clock: the deadline is checked as bytes arrive and no
-        single read waits longer than the attempt's timeout (so at worst 2x ``timeout``)."""
+        single read waits longer than the attempt's timeout (so at worst 2x ``timeout``). The events
+        are decoded and converted here, one window at a time (``run.decoding``)."""
         started = run.clock()
         status = None
         try:
@@ -393,7 +408,10 @@ class ShortPen(_BaseClient):
                         )
             finally:
                 response.close()
-            events = interpret(response, b"".join(chunks), window)
+            content = b"".join(chunks)
+            del chunks  # the pieces: the joined copy is all that decoding needs
+            with run.decoding:
+                events = convert(interpret(response, content, window))
         except httpx.TransportError as exc:
             return Outcome(error=transport_error(exc, window), status=status, elapsed=run.clock() - started)
         except ShortPenError as exc:
@@ -401,6 +419,10 @@ class ShortPen(_BaseClient):
                 raise
             return Outcome(error=exc, status=status, elapsed=run.clock() - started)
         return Outcome(events=events, status=status, elapsed=run.clock() - started)
+
+
+def _as_is(events: list[Event]) -> list[Event]:
+    return events
 
 
 class AsyncShortPen(_BaseClient):

@@ -48,6 +48,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Final, Protocol
 
+import attrs
+
 from ._spec import SPEC_SHA256
 from ._version import __version__
 from .errors import InvalidArgumentError
@@ -150,11 +152,31 @@ class EventWriter:
         if self._state != "open":
             raise RuntimeError(f"this writer is already {self._state}")
         try:
-            self._sink.write(events)
+            encoded = self.encode(events)
         except BaseException:
             self.abort()
             raise
-        self.events += len(events)
+        self.write_encoded(encoded)
+
+    def encode(self, events: Sequence[Event]) -> Encoded:
+        """Encode a batch for this file without writing it (JSONL or CSV text, or an Arrow table).
+
+        Thread-safe and free of I/O, so worker threads can encode the next windows while this one is
+        written; then :meth:`write_encoded` appends the batches in order.
+        """
+        return Encoded(events=len(events), parts=(self._sink.encode(events),) if events else ())
+
+    def write_encoded(self, encoded: Encoded) -> None:
+        """Append a batch made by :meth:`encode` to the file."""
+        if self._state != "open":
+            raise RuntimeError(f"this writer is already {self._state}")
+        try:
+            for part in encoded.parts:
+                self._sink.write_encoded(part)
+        except BaseException:
+            self.abort()
+            raise
+        self.events += encoded.events
 
     def commit(self) -> None:
         """Finish the file, fsync it and atomically replace the output with it."""
@@ -198,6 +220,21 @@ class EventWriter:
     def bytes(self) -> int:
         """The output's size in bytes once committed; 0 before."""
         return self._size
+
+
+@attrs.frozen
+class Encoded:
+    """Batches encoded by :meth:`EventWriter.encode`: their event count and one part per batch
+    (JSONL bytes, CSV text or an Arrow table); ``+`` joins two, in order."""
+
+    events: int
+    parts: tuple[Any, ...]
+
+    def __len__(self) -> int:
+        return self.events
+
+    def __add__(self, other: Encoded) -> Encoded:
+        return Encoded(events=self.events + other.events, parts=self.parts + other.parts)
 
 
 # -- the temporary file -------------------------------------------------------------------------------
@@ -288,7 +325,11 @@ def remove_stale_temps(target: Path) -> list[Path]:
 
 
 class _Sink(Protocol):
-    def write(self, events: Sequence[Event]) -> None: ...
+    def encode(self, events: Sequence[Event]) -> Any:
+        """A non-empty batch in the file's encoding; pure and thread-safe (no writes)."""
+
+    def write_encoded(self, part: Any) -> None:
+        """Append what :meth:`encode` returned."""
 
     def finish(self) -> None:
         """Write everything still buffered to the file, without closing it."""
@@ -346,8 +387,11 @@ class _JsonlSink:
         self._file = file
         self._encode = jsonl_encoder()
 
-    def write(self, events: Sequence[Event]) -> None:
-        self._file.write(self._encode(events))
+    def encode(self, events: Sequence[Event]) -> bytes:
+        return self._encode(events)
+
+    def write_encoded(self, part: bytes) -> None:
+        self._file.write(part)
 
     def finish(self) -> None:
         pass
@@ -362,9 +406,14 @@ class _CsvSink:
         self._writer = csv.writer(self._text)
         self._writer.writerow(FIELDS)
 
-    def write(self, events: Sequence[Event]) -> None:
+    def encode(self, events: Sequence[Event]) -> str:
         # csv writes None as an empty cell, so a missing key and a null look the same.
-        self._writer.writerows([[event.get(name) for name in FIELDS] for event in events])
+        text = io.StringIO(newline="")
+        csv.writer(text).writerows([[event.get(name) for name in FIELDS] for event in events])
+        return text.getvalue()
+
+    def write_encoded(self, part: str) -> None:
+        self._text.write(part)
 
     def finish(self) -> None:
         self._text.flush()
@@ -459,11 +508,12 @@ class _ParquetSink:
         self._pending: list[Any] = []
         self._pending_rows = 0
 
-    def write(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        self._pending.append(events_to_table(events, self._schema))
-        self._pending_rows += len(events)
+    def encode(self, events: Sequence[Event]) -> Any:
+        return events_to_table(events, self._schema)
+
+    def write_encoded(self, part: Any) -> None:
+        self._pending.append(part)
+        self._pending_rows += part.num_rows
         if self._pending_rows >= self._row_group_rows:
             self._flush()
 
