@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import datetime as dt
+import functools
+import itertools
 import random
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -24,6 +28,7 @@ from ._config import check_id, check_int, check_seconds, parse_range, resolve_ba
 from ._decode import iter_models
 from ._engine import (
     Attempt,
+    Cancelled,
     Chunk,
     Event,
     Outcome,
@@ -312,8 +317,9 @@ class ShortPen(_BaseClient):
         started = time.perf_counter()
         with job.writer:
             # Each window is encoded for the file in the worker threads; here it is only written.
-            for _, encoded in self._converted(run, job.writer.encode):
-                job.writer.write_encoded(encoded)
+            writer = job.writer
+            for _, encoded in self._converted(run, writer.encode, from_body=writer.encode_body):
+                writer.write_encoded(encoded)
         return job.report(run, time.perf_counter() - started)
 
     def sync(
@@ -345,23 +351,38 @@ class ShortPen(_BaseClient):
         for window, events in self._converted(run, _as_is):
             yield Batch(window=window, events=events)
 
-    def _converted(self, run: Run, convert: Callable[[list[Event]], C]) -> Iterator[tuple[Window, C]]:
-        """Each planned window's events passed through ``convert`` (in the worker thread that fetched
-        them, so decoding overlaps the network), in date order, up to ``max_concurrency`` at once."""
-        windows = iter(run.windows)
+    def _converted(
+        self,
+        run: Run,
+        convert: Callable[[list[Event]], C],
+        *,
+        from_body: Callable[[bytes], C | None] | None = None,
+    ) -> Iterator[tuple[Window, C]]:
+        """Each planned window's events passed through ``convert``, in date order, fetching up to
+        ``max_concurrency`` windows at once. A worker thread decodes and converts the window it
+        fetched, when the consumer is about to need it (``_Turns``). ``from_body``, if given, may
+        convert a 200's body straight from its bytes (None: decode it as usual)."""
+        windows = enumerate(run.windows)
         limit = self._settings.max_concurrency
+        turns = _Turns()
         pending: collections.deque[tuple[Window, concurrent.futures.Future[C]]] = collections.deque()
         pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=min(limit, len(run.windows)), thread_name_prefix="shortpen"
         )
 
         def fill() -> None:
-            while len(pending) < limit and (window := next(windows, None)) is not None:
-                pending.append((window, pool.submit(self._fetch_window, run, window, convert)))
+            while len(pending) < limit and (planned := next(windows, None)) is not None:
+                index, window = planned
+                turn = functools.partial(turns.turn, index)
+                decode = functools.partial(_decode_window, convert, from_body)
+                pending.append((window, pool.submit(self._fetch_window, run, window, decode, turn)))
 
         try:
             fill()
-            while pending:
+            for index in itertools.count():
+                if not pending:
+                    break
+                turns.advance(index)
                 window, future = pending.popleft()
                 events = future.result()
                 fill()
@@ -369,15 +390,22 @@ class ShortPen(_BaseClient):
                 yield window, events
         finally:
             run.cancelled = True
+            turns.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _fetch_window(self, run: Run, window: Window, convert: Callable[[list[Event]], C]) -> C:
+    def _fetch_window(
+        self,
+        run: Run,
+        window: Window,
+        decode: Callable[[httpx.Response, bytes, Window], C],
+        turn: Callable[[], contextlib.AbstractContextManager[None]],
+    ) -> C:
         protocol = run.protocol(window)
         step = next(protocol)
         try:
             while True:
                 if isinstance(step, Attempt):
-                    step = protocol.send(self._attempt(run, step.window, convert))
+                    step = protocol.send(self._attempt(run, step.window, decode, turn))
                 else:
                     self._sleep(step.seconds)
                     step = protocol.send(None)
@@ -385,10 +413,16 @@ class ShortPen(_BaseClient):
             events: C = done.value
             return events
 
-    def _attempt(self, run: Run, window: Window, convert: Callable[[list[Event]], Chunk]) -> Outcome:
+    def _attempt(
+        self,
+        run: Run,
+        window: Window,
+        decode: Callable[[httpx.Response, bytes, Window], Chunk],
+        turn: Callable[[], contextlib.AbstractContextManager[None]],
+    ) -> Outcome:
         """One request, bounded by the wall clock: the deadline is checked as bytes arrive and no
-        single read waits longer than the attempt's timeout (so at worst 2x ``timeout``). The events
-        are decoded and converted here, one window at a time (``run.decoding``)."""
+        single read waits longer than the attempt's timeout (so at worst 2x ``timeout``). The body is
+        then decoded and converted on this window's ``turn``."""
         started = run.clock()
         status = None
         try:
@@ -410,8 +444,8 @@ class ShortPen(_BaseClient):
                 response.close()
             content = b"".join(chunks)
             del chunks  # the pieces: the joined copy is all that decoding needs
-            with run.decoding:
-                events = convert(interpret(response, content, window))
+            with turn():
+                events = decode(response, content, window)
         except httpx.TransportError as exc:
             return Outcome(error=transport_error(exc, window), status=status, elapsed=run.clock() - started)
         except ShortPenError as exc:
@@ -423,6 +457,59 @@ class ShortPen(_BaseClient):
 
 def _as_is(events: list[Event]) -> list[Event]:
     return events
+
+
+def _decode_window(
+    convert: Callable[[list[Event]], C],
+    from_body: Callable[[bytes], C | None] | None,
+    response: httpx.Response,
+    content: bytes,
+    window: Window,
+) -> C:
+    """A response's events, converted; or the ``ShortPenError`` it stands for (``interpret``)."""
+    if from_body is not None and response.status_code == 200:
+        converted = from_body(content)
+        if converted is not None:
+            return converted
+    return convert(interpret(response, content, window))
+
+
+class _Turns:
+    """When a worker thread may decode the window it fetched: once the consumer has reached the
+    window before it, and one window at a time.
+
+    Decoding is CPU work that the GIL runs one thread at a time anyway; done just ahead of the
+    consumer, the event dicts of at most two windows exist at once, however many were fetched
+    ahead (raw bytes are several times smaller than the decoded events).
+    """
+
+    AHEAD = 1
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._decoding = threading.Lock()
+        self._consumer_at = 0
+        self._cancelled = False
+
+    def advance(self, index: int) -> None:
+        """The consumer now waits for window ``index``."""
+        with self._ready:
+            self._consumer_at = index
+            self._ready.notify_all()
+
+    def cancel(self) -> None:
+        with self._ready:
+            self._cancelled = True
+            self._ready.notify_all()
+
+    @contextlib.contextmanager
+    def turn(self, index: int) -> Iterator[None]:
+        with self._ready:
+            self._ready.wait_for(lambda: self._cancelled or index <= self._consumer_at + self.AHEAD)
+            if self._cancelled:
+                raise Cancelled
+        with self._decoding:
+            yield
 
 
 class AsyncShortPen(_BaseClient):

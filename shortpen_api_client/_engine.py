@@ -219,9 +219,6 @@ class Run:
         self.started = clock()
         self.deadline = None if settings.total_timeout is None else self.started + settings.total_timeout
         self.cancelled = False
-        #: Held while a worker thread decodes and converts a response: one window at a time (the GIL
-        #: runs them one at a time anyway), so the decoded event dicts of at most one window exist.
-        self.decoding = threading.Lock()
 
     def attempt_timeout(self, window: Window) -> float:
         """Seconds the next attempt may take: ``timeout``, or less when the call's deadline is near."""

@@ -166,6 +166,19 @@ class EventWriter:
         """
         return Encoded(events=len(events), parts=(self._sink.encode(events),) if events else ())
 
+    def encode_body(self, content: bytes) -> Encoded | None:
+        """Encode the events of a 200 response body straight from its bytes, when the format can.
+
+        Parquet can, with pyarrow's JSON reader (C++, no Python objects per event); it takes only a
+        body it can read exactly (the envelope with ``success: true``, strictly typed fields, events in
+        ``created_at`` order) and returns None for anything else, which the caller then decodes as
+        usual. The result equals ``encode(<the body's events, in order>)``. None for JSONL and CSV.
+        """
+        table = self._sink.encode_body(content)
+        if table is None:
+            return None
+        return Encoded(events=table.num_rows, parts=(table,) if table.num_rows else ())
+
     def write_encoded(self, encoded: Encoded) -> None:
         """Append a batch made by :meth:`encode` to the file."""
         if self._state != "open":
@@ -328,6 +341,9 @@ class _Sink(Protocol):
     def encode(self, events: Sequence[Event]) -> Any:
         """A non-empty batch in the file's encoding; pure and thread-safe (no writes)."""
 
+    def encode_body(self, content: bytes) -> Any:
+        """The events of a 200 body, encoded straight from its bytes, or None (see EventWriter)."""
+
     def write_encoded(self, part: Any) -> None:
         """Append what :meth:`encode` returned."""
 
@@ -390,6 +406,9 @@ class _JsonlSink:
     def encode(self, events: Sequence[Event]) -> bytes:
         return self._encode(events)
 
+    def encode_body(self, content: bytes) -> None:
+        return None
+
     def write_encoded(self, part: bytes) -> None:
         self._file.write(part)
 
@@ -411,6 +430,9 @@ class _CsvSink:
         text = io.StringIO(newline="")
         csv.writer(text).writerows([[event.get(name) for name in FIELDS] for event in events])
         return text.getvalue()
+
+    def encode_body(self, content: bytes) -> None:
+        return None
 
     def write_encoded(self, part: str) -> None:
         self._text.write(part)
@@ -463,6 +485,49 @@ def events_to_table(events: Sequence[Event], schema: Any) -> Any:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def body_to_table(content: bytes, schema: Any) -> Any:
+    """The events of a 200 ``AnalyticsResponse`` body as an Arrow table, read by pyarrow's JSON reader.
+
+    The body is one JSON object (the envelope), read in one block as one row whose ``data`` column is a
+    list of event structs, typed by the Parquet schema (unknown keys ignored). Returns None unless the
+    result is exactly what ``events_to_table`` would make of the decoded events: one object,
+    ``success`` true, ``data`` a list, every value of its column's JSON type (the reader refuses
+    ``1.0`` for an int64 where Arrow's Python conversion takes it), ``created_at`` present, ascending
+    (as strings, as ``ascending`` checks) and in the form Arrow's cast parses. Anything else (an
+    error envelope, HTML, cut-off JSON, events to sort) goes the usual way.
+    """
+    pa = import_pyarrow()
+    import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]  # pyarrow ships no types
+    import pyarrow.json as pj  # type: ignore[import-untyped,unused-ignore]  # (same)
+
+    as_text = [pa.field(f.name, pa.string()) if f.name == "created_at" else f for f in schema]
+    envelope = pa.schema([("success", pa.bool_()), ("data", pa.list_(pa.struct(as_text)))])
+    try:
+        read = pj.read_json(
+            pa.py_buffer(content),
+            read_options=pj.ReadOptions(use_threads=False, block_size=max(len(content), 1) + 1),
+            parse_options=pj.ParseOptions(explicit_schema=envelope, unexpected_field_behavior="ignore"),
+        )
+        if read.num_rows != 1 or read.column("success")[0].as_py() is not True:
+            return None
+        data = read.column("data").chunk(0)
+        if data.null_count:
+            return None
+        events = data.flatten()
+        if events.null_count:
+            return None
+        columns = events.flatten()
+        created_at = columns[-1]
+        if created_at.null_count:
+            return None
+        if len(created_at) > 1 and not pc.all(pc.less_equal(created_at[:-1], created_at[1:])).as_py():
+            return None
+        columns[-1] = created_at.cast(pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def _raise_for_bad_column(pa: Any, events: Sequence[Event], fields: list[Any]) -> None:
     for field in fields:
         try:
@@ -510,6 +575,9 @@ class _ParquetSink:
 
     def encode(self, events: Sequence[Event]) -> Any:
         return events_to_table(events, self._schema)
+
+    def encode_body(self, content: bytes) -> Any:
+        return body_to_table(content, self._schema)
 
     def write_encoded(self, part: Any) -> None:
         self._pending.append(part)
