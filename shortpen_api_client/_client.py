@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import contextlib
 import datetime as dt
 import functools
 import itertools
@@ -359,12 +358,12 @@ class ShortPen(_BaseClient):
         from_body: Callable[[bytes], C | None] | None = None,
     ) -> Iterator[tuple[Window, C]]:
         """Each planned window's events passed through ``convert``, in date order, fetching up to
-        ``max_concurrency`` windows at once. A worker thread decodes and converts the window it
-        fetched, when the consumer is about to need it (``_Turns``). ``from_body``, if given, may
-        convert a 200's body straight from its bytes (None: decode it as usual)."""
+        ``max_concurrency`` windows at once; each is decoded and converted when the consumer is about
+        to need it (``_Decoder``). ``from_body``, if given, may convert a 200's body straight from
+        its bytes (None: decode it as usual)."""
         windows = enumerate(run.windows)
         limit = self._settings.max_concurrency
-        turns = _Turns()
+        decoder = _Decoder()
         pending: collections.deque[tuple[Window, concurrent.futures.Future[C]]] = collections.deque()
         pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=min(limit, len(run.windows)), thread_name_prefix="shortpen"
@@ -373,8 +372,8 @@ class ShortPen(_BaseClient):
         def fill() -> None:
             while len(pending) < limit and (planned := next(windows, None)) is not None:
                 index, window = planned
-                turn = functools.partial(turns.turn, index)
                 decode = functools.partial(_decode_window, convert, from_body)
+                turn = functools.partial(decoder.run, index)
                 pending.append((window, pool.submit(self._fetch_window, run, window, decode, turn)))
 
         try:
@@ -382,7 +381,7 @@ class ShortPen(_BaseClient):
             for index in itertools.count():
                 if not pending:
                     break
-                turns.advance(index)
+                decoder.advance(index)
                 window, future = pending.popleft()
                 events = future.result()
                 fill()
@@ -390,15 +389,16 @@ class ShortPen(_BaseClient):
                 yield window, events
         finally:
             run.cancelled = True
-            turns.cancel()
+            decoder.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+            decoder.close()
 
     def _fetch_window(
         self,
         run: Run,
         window: Window,
         decode: Callable[[httpx.Response, bytes, Window], C],
-        turn: Callable[[], contextlib.AbstractContextManager[None]],
+        turn: Callable[[Callable[[], C]], C],
     ) -> C:
         protocol = run.protocol(window)
         step = next(protocol)
@@ -417,12 +417,12 @@ class ShortPen(_BaseClient):
         self,
         run: Run,
         window: Window,
-        decode: Callable[[httpx.Response, bytes, Window], Chunk],
-        turn: Callable[[], contextlib.AbstractContextManager[None]],
+        decode: Callable[[httpx.Response, bytes, Window], C],
+        turn: Callable[[Callable[[], C]], C],
     ) -> Outcome:
         """One request, bounded by the wall clock: the deadline is checked as bytes arrive and no
         single read waits longer than the attempt's timeout (so at worst 2x ``timeout``). The body is
-        then decoded and converted on this window's ``turn``."""
+        then decoded and converted on this window's ``turn`` (``_Decoder.run``)."""
         started = run.clock()
         status = None
         try:
@@ -444,8 +444,7 @@ class ShortPen(_BaseClient):
                 response.close()
             content = b"".join(chunks)
             del chunks  # the pieces: the joined copy is all that decoding needs
-            with turn():
-                events = decode(response, content, window)
+            events = turn(functools.partial(decode, response, content, window))
         except httpx.TransportError as exc:
             return Outcome(error=transport_error(exc, window), status=status, elapsed=run.clock() - started)
         except ShortPenError as exc:
@@ -474,22 +473,25 @@ def _decode_window(
     return convert(interpret(response, content, window))
 
 
-class _Turns:
-    """When a worker thread may decode the window it fetched: once the consumer has reached the
-    window before it, and one window at a time.
+class _Decoder:
+    """Decodes the fetched windows in one thread of its own, each when the consumer has reached the
+    window before it.
 
-    Decoding is CPU work that the GIL runs one thread at a time anyway; done just ahead of the
-    consumer, the event dicts of at most two windows exist at once, however many were fetched
-    ahead (raw bytes are several times smaller than the decoded events).
+    Decoding is CPU work that the GIL runs one thread at a time anyway. Done just ahead of the
+    consumer, the decoded events of at most two windows exist at once, however many were fetched
+    ahead (their raw bytes are several times smaller); done in one thread, the memory each window
+    frees is reused by the next, where eight threads would each keep an allocator arena of their own.
     """
 
     AHEAD = 1
 
     def __init__(self) -> None:
         self._ready = threading.Condition()
-        self._decoding = threading.Lock()
         self._consumer_at = 0
         self._cancelled = False
+        self._thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="shortpen-decode"
+        )
 
     def advance(self, index: int) -> None:
         """The consumer now waits for window ``index``."""
@@ -497,19 +499,22 @@ class _Turns:
             self._consumer_at = index
             self._ready.notify_all()
 
+    def run(self, index: int, decode: Callable[[], C]) -> C:
+        """``decode()`` for window ``index``, in the decoding thread, on its turn (called by a worker)."""
+        with self._ready:
+            self._ready.wait_for(lambda: self._cancelled or index <= self._consumer_at + self.AHEAD)
+            if self._cancelled:
+                raise Cancelled
+        return self._thread.submit(decode).result()
+
     def cancel(self) -> None:
         with self._ready:
             self._cancelled = True
             self._ready.notify_all()
 
-    @contextlib.contextmanager
-    def turn(self, index: int) -> Iterator[None]:
-        with self._ready:
-            self._ready.wait_for(lambda: self._cancelled or index <= self._consumer_at + self.AHEAD)
-            if self._cancelled:
-                raise Cancelled
-        with self._decoding:
-            yield
+    def close(self) -> None:
+        """After the workers have stopped."""
+        self._thread.shutdown(wait=True, cancel_futures=True)
 
 
 class AsyncShortPen(_BaseClient):

@@ -61,7 +61,7 @@ def test_an_empty_window() -> None:
     "content",
     [
         body([event(2, "2025-01-01T10:00:00+00:00"), event(1, "2025-01-01T09:00:00+00:00")]),  # to sort
-        body([event(1, created_at=None)]),
+        body([{**event(1), "created_at": None}]),
         body([{k: v for k, v in event(1).items() if k != "created_at"}]),
         body(
             [{**event(1), "id": 1.0}]
