@@ -36,7 +36,7 @@ try:  # orjson (the `speedups` extra) decodes these payloads several times faste
 
     _loads: Callable[[bytes], Any] = orjson.loads
     JSONDecodeError: type[ValueError] = orjson.JSONDecodeError
-except ImportError:  # pragma: no cover - exercised by the packaging test's core-only install
+except ImportError:  # pragma: no cover - exercised in a subprocess (tests/test_without_orjson.py)
     import json
 
     _loads = json.loads
