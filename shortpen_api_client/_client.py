@@ -11,7 +11,6 @@ import collections
 import concurrent.futures
 import datetime as dt
 import functools
-import itertools
 import random
 import threading
 import time
@@ -378,15 +377,15 @@ class ShortPen(_BaseClient):
 
         try:
             fill()
-            for index in itertools.count():
-                if not pending:
-                    break
+            index = 0
+            while pending:
                 decoder.advance(index)
                 window, future = pending.popleft()
                 events = future.result()
                 fill()
                 run.delivered(window, events)
                 yield window, events
+                index += 1
         finally:
             run.cancelled = True
             decoder.cancel()
