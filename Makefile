@@ -19,6 +19,8 @@ help:
 	@echo "make regen        regenerate shortpen_api_client/_generated from openapi.yaml"
 	@echo "make check-regen  fail if the committed generated code differs from openapi.yaml"
 	@echo "make build        build the sdist and wheel into dist/"
+	@echo "make bench        benchmark ratios against a hand-written httpx script (benchmarks/RESULTS.md)"
+	@echo "make record       re-record the VCR cassettes from the fake (make record-live: the real API)"
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -72,3 +74,8 @@ record: install
 
 record-live: install
 	$(PY) scripts/record.py --live
+
+# Ratios against a hand-written httpx script (results and method: benchmarks/RESULTS.md); about two minutes.
+.PHONY: bench
+bench: install
+	$(PY) benchmarks/bench.py

@@ -10,19 +10,24 @@ import asyncio
 import collections
 import concurrent.futures
 import datetime as dt
+import functools
 import random
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import attrs
 import httpx
 
 from ._config import check_id, check_int, check_seconds, parse_range, resolve_base_url, resolve_token
+from ._decode import iter_models
 from ._engine import (
     Attempt,
+    Cancelled,
+    Chunk,
     Event,
     Outcome,
     Progress,
@@ -45,6 +50,8 @@ DEFAULT_WINDOW_DAYS = 7
 DEFAULT_MAX_CONCURRENCY = 8
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 4
+
+C = TypeVar("C", bound=Chunk)
 
 
 @attrs.frozen(kw_only=True)
@@ -287,7 +294,12 @@ class ShortPen(_BaseClient):
         Arguments are checked now, before any request; events stream as windows arrive.
         """
         run = self._run(start, end, workspace_id, url_id)
-        return (AnalyticsEvent.from_dict(event) for batch in self._batches(run) for event in batch.events)
+        return self._events(run)
+
+    def _events(self, run: Run) -> Iterator[AnalyticsEvent]:
+        # Decoded in the worker threads; each model is built only when asked for (see iter_models).
+        for batch in self._batches(run):
+            yield from iter_models(batch.events)
 
     def export(
         self,
@@ -306,8 +318,10 @@ class ShortPen(_BaseClient):
         job = ExportJob(output, format)
         started = time.perf_counter()
         with job.writer:
-            for batch in self._batches(run):
-                job.writer.write_batch(batch.events)
+            # Each window is encoded for the file in the worker threads; here it is only written.
+            writer = job.writer
+            for _, encoded in self._converted(run, writer.encode, from_body=writer.encode_body):
+                writer.write_encoded(encoded)
         return job.report(run, time.perf_counter() - started)
 
     def sync(
@@ -336,48 +350,82 @@ class ShortPen(_BaseClient):
 
     def _batches(self, run: Run) -> Iterator[Batch]:
         """The planned windows' events in date order, fetching up to ``max_concurrency`` at once."""
-        windows = iter(run.windows)
+        for window, events in self._converted(run, _as_is):
+            yield Batch(window=window, events=events)
+
+    def _converted(
+        self,
+        run: Run,
+        convert: Callable[[list[Event]], C],
+        *,
+        from_body: Callable[[bytes], C | None] | None = None,
+    ) -> Iterator[tuple[Window, C]]:
+        """Each planned window's events passed through ``convert``, in date order, fetching up to
+        ``max_concurrency`` windows at once; each is decoded and converted when the consumer is about
+        to need it (``_Decoder``). ``from_body``, if given, may convert a 200's body straight from
+        its bytes (None: decode it as usual)."""
+        windows = enumerate(run.windows)
         limit = self._settings.max_concurrency
-        pending: collections.deque[tuple[Window, concurrent.futures.Future[list[Event]]]] = (
-            collections.deque()
-        )
+        decoder = _Decoder()
+        pending: collections.deque[tuple[Window, concurrent.futures.Future[C]]] = collections.deque()
         pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=min(limit, len(run.windows)), thread_name_prefix="shortpen"
         )
 
         def fill() -> None:
-            while len(pending) < limit and (window := next(windows, None)) is not None:
-                pending.append((window, pool.submit(self._fetch_window, run, window)))
+            while len(pending) < limit and (planned := next(windows, None)) is not None:
+                index, window = planned
+                decode = functools.partial(_decode_window, convert, from_body)
+                turn = functools.partial(decoder.run, index)
+                pending.append((window, pool.submit(self._fetch_window, run, window, decode, turn)))
 
         try:
             fill()
+            index = 0
             while pending:
+                decoder.advance(index)
                 window, future = pending.popleft()
                 events = future.result()
                 fill()
                 run.delivered(window, events)
-                yield Batch(window=window, events=events)
+                yield window, events
+                index += 1
         finally:
             run.cancelled = True
+            decoder.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+            decoder.close()
 
-    def _fetch_window(self, run: Run, window: Window) -> list[Event]:
+    def _fetch_window(
+        self,
+        run: Run,
+        window: Window,
+        decode: Callable[[httpx.Response, bytes, Window], C],
+        turn: Callable[[Callable[[], C]], C],
+    ) -> C:
         protocol = run.protocol(window)
         step = next(protocol)
         try:
             while True:
                 if isinstance(step, Attempt):
-                    step = protocol.send(self._attempt(run, step.window))
+                    step = protocol.send(self._attempt(run, step.window, decode, turn))
                 else:
                     self._sleep(step.seconds)
                     step = protocol.send(None)
         except StopIteration as done:
-            events: list[Event] = done.value
+            events: C = done.value
             return events
 
-    def _attempt(self, run: Run, window: Window) -> Outcome:
+    def _attempt(
+        self,
+        run: Run,
+        window: Window,
+        decode: Callable[[httpx.Response, bytes, Window], C],
+        turn: Callable[[Callable[[], C]], C],
+    ) -> Outcome:
         """One request, bounded by the wall clock: the deadline is checked as bytes arrive and no
-        single read waits longer than the attempt's timeout (so at worst 2x ``timeout``)."""
+        single read waits longer than the attempt's timeout (so at worst 2x ``timeout``). The body is
+        then decoded and converted on this window's ``turn`` (``_Decoder.run``)."""
         started = run.clock()
         status = None
         try:
@@ -397,7 +445,9 @@ class ShortPen(_BaseClient):
                         )
             finally:
                 response.close()
-            events = interpret(response, b"".join(chunks), window)
+            content = b"".join(chunks)
+            del chunks  # the pieces: the joined copy is all that decoding needs
+            events = turn(functools.partial(decode, response, content, window))
         except httpx.TransportError as exc:
             return Outcome(error=transport_error(exc, window), status=status, elapsed=run.clock() - started)
         except ShortPenError as exc:
@@ -405,6 +455,69 @@ class ShortPen(_BaseClient):
                 raise
             return Outcome(error=exc, status=status, elapsed=run.clock() - started)
         return Outcome(events=events, status=status, elapsed=run.clock() - started)
+
+
+def _as_is(events: list[Event]) -> list[Event]:
+    return events
+
+
+def _decode_window(
+    convert: Callable[[list[Event]], C],
+    from_body: Callable[[bytes], C | None] | None,
+    response: httpx.Response,
+    content: bytes,
+    window: Window,
+) -> C:
+    """A response's events, converted; or the ``ShortPenError`` it stands for (``interpret``)."""
+    if from_body is not None and response.status_code == 200:
+        converted = from_body(content)
+        if converted is not None:
+            return converted
+    return convert(interpret(response, content, window))
+
+
+class _Decoder:
+    """Decodes the fetched windows in one thread of its own, each when the consumer has reached the
+    window before it.
+
+    Decoding is CPU work that the GIL runs one thread at a time anyway. Done just ahead of the
+    consumer, the decoded events of at most two windows exist at once, however many were fetched
+    ahead (their raw bytes are several times smaller); done in one thread, the memory each window
+    frees is reused by the next, where eight threads would each keep an allocator arena of their own.
+    """
+
+    AHEAD = 1
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._consumer_at = 0
+        self._cancelled = False
+        self._thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="shortpen-decode"
+        )
+
+    def advance(self, index: int) -> None:
+        """The consumer now waits for window ``index``."""
+        with self._ready:
+            self._consumer_at = index
+            self._ready.notify_all()
+
+    def run(self, index: int, decode: Callable[[], C]) -> C:
+        """``decode()`` for window ``index``, in the decoding thread, on its turn (called by a worker)."""
+        with self._ready:
+            self._ready.wait_for(lambda: self._cancelled or index <= self._consumer_at + self.AHEAD)
+            if self._cancelled:
+                raise Cancelled
+        return self._thread.submit(decode).result()
+
+    def cancel(self) -> None:
+        with self._ready:
+            self._cancelled = True
+            self._ready.notify_all()
+
+    def close(self) -> None:
+        """After the workers have stopped."""
+        self._thread.shutdown(wait=True, cancel_futures=True)
 
 
 class AsyncShortPen(_BaseClient):

@@ -48,6 +48,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Final, Protocol
 
+import attrs
+
 from ._spec import SPEC_SHA256
 from ._version import __version__
 from .errors import InvalidArgumentError
@@ -150,11 +152,44 @@ class EventWriter:
         if self._state != "open":
             raise RuntimeError(f"this writer is already {self._state}")
         try:
-            self._sink.write(events)
+            encoded = self.encode(events)
         except BaseException:
             self.abort()
             raise
-        self.events += len(events)
+        self.write_encoded(encoded)
+
+    def encode(self, events: Sequence[Event]) -> Encoded:
+        """Encode a batch for this file without writing it (JSONL or CSV text, or an Arrow table).
+
+        Thread-safe and free of I/O, so worker threads can encode the next windows while this one is
+        written; then :meth:`write_encoded` appends the batches in order.
+        """
+        return Encoded(events=len(events), parts=(self._sink.encode(events),) if events else ())
+
+    def encode_body(self, content: bytes) -> Encoded | None:
+        """Encode the events of a 200 response body straight from its bytes, when the format can.
+
+        Parquet can, with pyarrow's JSON reader (C++, no Python objects per event); it takes only a
+        body it can read exactly (the envelope with ``success: true``, strictly typed fields, events in
+        ``created_at`` order) and returns None for anything else, which the caller then decodes as
+        usual. The result equals ``encode(<the body's events, in order>)``. None for JSONL and CSV.
+        """
+        table = self._sink.encode_body(content)
+        if table is None:
+            return None
+        return Encoded(events=table.num_rows, parts=(table,) if table.num_rows else ())
+
+    def write_encoded(self, encoded: Encoded) -> None:
+        """Append a batch made by :meth:`encode` to the file."""
+        if self._state != "open":
+            raise RuntimeError(f"this writer is already {self._state}")
+        try:
+            for part in encoded.parts:
+                self._sink.write_encoded(part)
+        except BaseException:
+            self.abort()
+            raise
+        self.events += encoded.events
 
     def commit(self) -> None:
         """Finish the file, fsync it and atomically replace the output with it."""
@@ -198,6 +233,21 @@ class EventWriter:
     def bytes(self) -> int:
         """The output's size in bytes once committed; 0 before."""
         return self._size
+
+
+@attrs.frozen
+class Encoded:
+    """Batches encoded by :meth:`EventWriter.encode`: their event count and one part per batch
+    (JSONL bytes, CSV text or an Arrow table); ``+`` joins two, in order."""
+
+    events: int
+    parts: tuple[Any, ...]
+
+    def __len__(self) -> int:
+        return self.events
+
+    def __add__(self, other: Encoded) -> Encoded:
+        return Encoded(events=self.events + other.events, parts=self.parts + other.parts)
 
 
 # -- the temporary file -------------------------------------------------------------------------------
@@ -288,7 +338,14 @@ def remove_stale_temps(target: Path) -> list[Path]:
 
 
 class _Sink(Protocol):
-    def write(self, events: Sequence[Event]) -> None: ...
+    def encode(self, events: Sequence[Event]) -> Any:
+        """A non-empty batch in the file's encoding; pure and thread-safe (no writes)."""
+
+    def encode_body(self, content: bytes) -> Any:
+        """The events of a 200 body, encoded straight from its bytes, or None (see EventWriter)."""
+
+    def write_encoded(self, part: Any) -> None:
+        """Append what :meth:`encode` returned."""
 
     def finish(self) -> None:
         """Write everything still buffered to the file, without closing it."""
@@ -346,8 +403,14 @@ class _JsonlSink:
         self._file = file
         self._encode = jsonl_encoder()
 
-    def write(self, events: Sequence[Event]) -> None:
-        self._file.write(self._encode(events))
+    def encode(self, events: Sequence[Event]) -> bytes:
+        return self._encode(events)
+
+    def encode_body(self, content: bytes) -> None:
+        return None
+
+    def write_encoded(self, part: bytes) -> None:
+        self._file.write(part)
 
     def finish(self) -> None:
         pass
@@ -362,9 +425,17 @@ class _CsvSink:
         self._writer = csv.writer(self._text)
         self._writer.writerow(FIELDS)
 
-    def write(self, events: Sequence[Event]) -> None:
+    def encode(self, events: Sequence[Event]) -> str:
         # csv writes None as an empty cell, so a missing key and a null look the same.
-        self._writer.writerows([[event.get(name) for name in FIELDS] for event in events])
+        text = io.StringIO(newline="")
+        csv.writer(text).writerows([[event.get(name) for name in FIELDS] for event in events])
+        return text.getvalue()
+
+    def encode_body(self, content: bytes) -> None:
+        return None
+
+    def write_encoded(self, part: str) -> None:
+        self._text.write(part)
 
     def finish(self) -> None:
         self._text.flush()
@@ -414,6 +485,49 @@ def events_to_table(events: Sequence[Event], schema: Any) -> Any:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def body_to_table(content: bytes, schema: Any) -> Any:
+    """The events of a 200 ``AnalyticsResponse`` body as an Arrow table, read by pyarrow's JSON reader.
+
+    The body is one JSON object (the envelope), read in one block as one row whose ``data`` column is a
+    list of event structs, typed by the Parquet schema (unknown keys ignored). Returns None unless the
+    result is exactly what ``events_to_table`` would make of the decoded events: one object,
+    ``success`` true, ``data`` a list, every value of its column's JSON type (the reader refuses
+    ``1.0`` for an int64 where Arrow's Python conversion takes it), ``created_at`` present, ascending
+    (as strings, as ``ascending`` checks) and in the form Arrow's cast parses. Anything else (an
+    error envelope, HTML, cut-off JSON, events to sort) goes the usual way.
+    """
+    pa = import_pyarrow()
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    as_text = [pa.field(f.name, pa.string()) if f.name == "created_at" else f for f in schema]
+    envelope = pa.schema([("success", pa.bool_()), ("data", pa.list_(pa.struct(as_text)))])
+    try:
+        read = pj.read_json(
+            pa.py_buffer(content),
+            read_options=pj.ReadOptions(use_threads=False, block_size=max(len(content), 1) + 1),
+            parse_options=pj.ParseOptions(explicit_schema=envelope, unexpected_field_behavior="ignore"),
+        )
+        if read.num_rows != 1 or read.column("success")[0].as_py() is not True:
+            return None
+        data = read.column("data").chunk(0)
+        if data.null_count:
+            return None
+        events = data.flatten()
+        if events.null_count:
+            return None
+        columns = events.flatten()
+        created_at = columns[-1]
+        if created_at.null_count:
+            return None
+        if len(created_at) > 1 and not pc.all(pc.less_equal(created_at[:-1], created_at[1:])).as_py():
+            return None
+        columns[-1] = created_at.cast(pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def _raise_for_bad_column(pa: Any, events: Sequence[Event], fields: list[Any]) -> None:
     for field in fields:
         try:
@@ -459,11 +573,15 @@ class _ParquetSink:
         self._pending: list[Any] = []
         self._pending_rows = 0
 
-    def write(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        self._pending.append(events_to_table(events, self._schema))
-        self._pending_rows += len(events)
+    def encode(self, events: Sequence[Event]) -> Any:
+        return events_to_table(events, self._schema)
+
+    def encode_body(self, content: bytes) -> Any:
+        return body_to_table(content, self._schema)
+
+    def write_encoded(self, part: Any) -> None:
+        self._pending.append(part)
+        self._pending_rows += part.num_rows
         if self._pending_rows >= self._row_group_rows:
             self._flush()
 

@@ -1,0 +1,469 @@
+"""``make bench``: this client against the script a user would write by hand (``baseline.py``).
+
+Every figure is a ratio measured side by side in the same run, against a ``FakeShortPen`` served on
+loopback by another process (``fake_server.py``), so the fake's CPU never shares the measured
+client's GIL. Each round runs the baseline and the client back to back (alternating which goes
+first); a figure is the median of the per-round ratios. Printed as a table and written to
+``benchmarks/RESULTS.md``.
+
+    python benchmarks/bench.py                 # the full run (what `make bench` does)
+    python benchmarks/bench.py --quick --output /tmp/RESULTS.md   # a tiny run (the smoke test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import functools
+import gc
+import importlib.metadata
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import attrs
+import baseline
+import pyarrow.parquet  # noqa: F401 - imported before any timing
+
+from shortpen_api_client import ShortPen
+
+HERE = Path(__file__).resolve().parent
+TOKEN = "test-token"  # noqa: S105 - FakeShortPen's throwaway token
+FIRST_DAY = dt.date(2024, 1, 1)
+
+
+@attrs.frozen(kw_only=True)
+class Size:
+    events_per_day: int  # per day of the default workspace, for throughput and memory
+    throughput_days: int
+    rounds: int
+    latency_windows: int
+    latency: float
+    latency_events_per_day: int
+    memory_days: tuple[int, int, int]  # the figure is [1] over [0]; [2] over [1] shows where it stops
+    memory_rounds: int
+    memory_baseline: bool  # also measure the baseline script's growth, for reference
+
+
+SIZES = {
+    "full": Size(
+        events_per_day=2000,
+        throughput_days=100,  # about 200k events, in 15 windows of 7 days
+        rounds=5,
+        latency_windows=60,
+        latency=0.04,
+        latency_events_per_day=200,
+        memory_days=(12, 120, 240),
+        memory_rounds=3,
+        memory_baseline=True,
+    ),
+    "quick": Size(
+        events_per_day=50,
+        throughput_days=10,
+        rounds=1,
+        latency_windows=4,
+        latency=0.01,
+        latency_events_per_day=20,
+        memory_days=(2, 4, 6),
+        memory_rounds=1,
+        memory_baseline=False,
+    ),
+}
+
+
+@attrs.frozen(kw_only=True)
+class Figure:
+    name: str
+    unit: str
+    baseline: float
+    ours: float
+    ratio: float
+    target: str
+    holds: bool | None
+    rounds: list[float]
+
+
+def day(offset: int) -> dt.date:
+    return FIRST_DAY + dt.timedelta(days=offset)
+
+
+def windows(days: int, window_days: int) -> list[baseline.Window]:
+    """The windows the client plans for ``days`` days from ``FIRST_DAY`` (the baseline asks the same)."""
+    out = []
+    for first in range(0, days, window_days):
+        last = min(first + window_days, days) - 1
+        out.append((day(first).isoformat(), day(last).isoformat()))
+    return out
+
+
+@contextlib.contextmanager
+def fake_servers(*specs: str) -> Iterator[list[str]]:
+    """FakeShortPens in one subprocess (``fake_server.py --fake SPEC``); yields their base URLs."""
+    command = [sys.executable, str(HERE / "fake_server.py"), *(f"--fake={spec}" for spec in specs)]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        urls = [process.stdout.readline().strip() for _ in specs]
+        if not all(url.startswith("http://") for url in urls):
+            raise RuntimeError(f"the fake server did not start (printed {urls!r})")
+        yield urls
+    finally:
+        process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# -- what is measured: the client ---------------------------------------------------------------------
+
+
+def ours_clicks(url: str, days: int, *, window_days: int = 7) -> int:
+    events = 0
+    with ShortPen(TOKEN, base_url=url, window_days=window_days) as client:
+        for _ in client.clicks(day(0), day(days - 1)):
+            events += 1
+    return events
+
+
+def ours_export(url: str, days: int, output: Path) -> int:
+    with ShortPen(TOKEN, base_url=url) as client:
+        return client.export(day(0), day(days - 1), output).events
+
+
+# -- the side-by-side rounds --------------------------------------------------------------------------
+
+
+def timed(run: Callable[[], int]) -> tuple[float, int]:
+    gc.collect()
+    started = time.perf_counter()
+    events = run()
+    return time.perf_counter() - started, events
+
+
+def side_by_side(
+    name: str,
+    base: Callable[[], int],
+    ours: Callable[[], int],
+    *,
+    rounds: int,
+    unit: str,
+    target: float | None,
+    per_second: bool,
+) -> Figure:
+    """Run both ``rounds`` times, alternating which goes first; the ratio is baseline time / our time."""
+    times: dict[str, list[float]] = {"base": [], "ours": []}
+    counts: set[int] = set()
+    for number in range(rounds):
+        order = [("base", base), ("ours", ours)]
+        for label, run in order if number % 2 == 0 else order[::-1]:
+            seconds, events = timed(run)
+            times[label].append(seconds)
+            counts.add(events)
+    if len(counts) != 1:
+        raise RuntimeError(f"{name}: the baseline and the client saw different event counts {counts}")
+    (events,) = counts
+    ratios = [b / o for b, o in zip(times["base"], times["ours"], strict=True)]
+    ratio = statistics.median(ratios)
+    best_base, best_ours = min(times["base"]), min(times["ours"])
+    return Figure(
+        name=name,
+        unit=unit,
+        baseline=events / best_base if per_second else best_base,
+        ours=events / best_ours if per_second else best_ours,
+        ratio=ratio,
+        target=f">= {target:g}x" if target is not None else "-",
+        holds=None if target is None else ratio >= target,
+        rounds=ratios,
+    )
+
+
+def throughput(size: Size, url: str, scratch: Path, events: list[int]) -> list[Figure]:
+    days = size.throughput_days
+    plan = windows(days, 7)
+    figures = []
+    events.append(baseline.count(url, TOKEN, plan))  # warm the fake's response cache
+    figures.append(
+        side_by_side(
+            "clicks() (typed events)",
+            lambda: baseline.count(url, TOKEN, plan),
+            lambda: ours_clicks(url, days),
+            rounds=size.rounds,
+            unit="events/s",
+            target=1.0,
+            per_second=True,
+        )
+    )
+    exporters = {
+        "parquet": (baseline.export_parquet, 1.5),
+        "jsonl": (baseline.export_jsonl, None),
+        "csv": (baseline.export_csv, None),
+    }
+    for fmt, (export, target) in exporters.items():
+        base_out, our_out = scratch / f"baseline.{fmt}", scratch / f"ours.{fmt}"
+        figures.append(
+            side_by_side(
+                f"export to {fmt.capitalize() if fmt == 'parquet' else fmt.upper()}",
+                functools.partial(export, url, TOKEN, plan, base_out),
+                functools.partial(ours_export, url, days, our_out),
+                rounds=size.rounds,
+                unit="events/s",
+                target=target,
+                per_second=True,
+            )
+        )
+    return figures
+
+
+def latency(size: Size, url: str) -> Figure:
+    plan = windows(size.latency_windows, 1)
+    baseline.count(url, TOKEN, plan)  # warm the fake's response cache
+    return side_by_side(
+        f"latency: {size.latency_windows} windows, +{size.latency * 1000:g} ms each",
+        lambda: baseline.count(url, TOKEN, plan),
+        lambda: ours_clicks(url, size.latency_windows, window_days=1),
+        rounds=size.rounds,
+        unit="s",
+        target=3.5,
+        per_second=False,
+    )
+
+
+# -- memory: each export in a fresh process -----------------------------------------------------------
+
+
+def memory_child(which: str, url: str, days: int, output: str) -> None:
+    """Run one Parquet export in this (fresh) process and print its peak RSS in bytes."""
+    path = Path(output)
+    if which == "ours":
+        ours_export(url, days, path)
+    else:
+        baseline.export_parquet(url, TOKEN, windows(days, 7), path)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(peak if sys.platform == "darwin" else peak * 1024)  # bytes on macOS, KiB on Linux
+
+
+_LAUNCHER = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
+
+
+def peak_rss(which: str, url: str, days: int, scratch: Path) -> int:
+    output = scratch / f"memory-{which}-{days}.parquet"
+    # Through a small launcher process: on Linux a child's ru_maxrss starts at its parent's peak RSS
+    # (the parent's memory map is the one replaced at exec), and this process is big by now. The
+    # launcher is small, so the measured grandchild's figure is its own.
+    command = [sys.executable, "-c", _LAUNCHER, sys.executable, __file__, "_memory", which, url, str(days)]
+    command.append(str(output))
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    output.unlink(missing_ok=True)
+    return int(done.stdout.strip())
+
+
+def memory(size: Size, url: str, scratch: Path) -> list[Figure]:
+    small, large, longest = size.memory_days
+    runs = [("ours", small), ("ours", large), ("ours", longest)]
+    if size.memory_baseline:
+        runs += [("base", small), ("base", large)]
+    baseline.count(url, TOKEN, windows(longest, 7))  # warm the fake's response cache
+    peaks: dict[tuple[str, int], list[int]] = {}
+    for _ in range(size.memory_rounds):
+        for which, days in runs:
+            peaks.setdefault((which, days), []).append(peak_rss(which, url, days, scratch))
+    rows = [
+        ("ours", small, large, 1.3, "Parquet export, client"),
+        ("ours", large, longest, None, "Parquet export, client, once more (does it stop growing?)"),
+        ("base", small, large, None, "Parquet export, baseline script (for reference)"),
+    ]
+    figures = []
+    for which, low_days, high_days, target, name in rows:
+        if (which, low_days) not in peaks:
+            continue
+        low = statistics.median(peaks[which, low_days])
+        high = statistics.median(peaks[which, high_days])
+        growth = high / low
+        figures.append(
+            Figure(
+                name=f"{name}: {high_days} days over {low_days}",
+                unit="MiB peak RSS",
+                baseline=low / 2**20,
+                ours=high / 2**20,
+                ratio=growth,
+                target=f"<= {target:g}x" if target is not None else "-",
+                holds=None if target is None else growth <= target,
+                rounds=[
+                    h / lo for h, lo in zip(peaks[which, high_days], peaks[which, low_days], strict=True)
+                ],
+            )
+        )
+    return figures
+
+
+# -- the report ---------------------------------------------------------------------------------------
+
+
+def version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def render(size: Size, figures: list[Figure]) -> str:
+    def fmt(value: float, unit: str) -> str:
+        return f"{value:,.0f}" if unit == "events/s" else f"{value:.2f}"
+
+    def verdict(figure: Figure) -> str:
+        return "" if figure.holds is None else ("yes" if figure.holds else "**no**")
+
+    timed = [f for f in figures if not f.unit.startswith("MiB")]
+    memory = [f for f in figures if f.unit.startswith("MiB")]
+    lines = []
+    if timed:
+        lines += [
+            "| figure | baseline | shortpen-api-client | ratio | target | holds |",
+            "| --- | ---: | ---: | ---: | --- | --- |",
+        ]
+        for f in timed:
+            lines.append(
+                f"| {f.name} ({f.unit}) | {fmt(f.baseline, f.unit)} | {fmt(f.ours, f.unit)} "
+                f"| **{f.ratio:.2f}x** | {f.target} | {verdict(f)} |"
+            )
+        lines.append("")
+    if memory:
+        lines += [
+            "| peak RSS of one process | shorter range | longer range | growth | target | holds |",
+            "| --- | ---: | ---: | ---: | --- | --- |",
+        ]
+        for f in memory:
+            lines.append(
+                f"| {f.name} | {f.baseline:.0f} MiB | {f.ours:.0f} MiB "
+                f"| **{f.ratio:.2f}x** | {f.target} | {verdict(f)} |"
+            )
+        lines.append("")
+    lines += ["Per-round ratios (each figure is their median):", ""]
+    for f in figures:
+        lines.append(f"- {f.name}: " + ", ".join(f"{r:.2f}x" for r in f.rounds))
+    return "\n".join(lines)
+
+
+def results_markdown(size: Size, table: str, events: int, seconds: float) -> str:
+    versions = ", ".join(
+        f"{name} {version(name)}" for name in ("shortpen-api-client", "httpx", "orjson", "pyarrow")
+    )
+    return f"""# Benchmarks
+
+Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `make bench` ({seconds:.0f} s).
+
+- Python {platform.python_version()} ({platform.python_implementation()}), {platform.system()} {platform.machine()}, {os.cpu_count()} cores (a shared machine: figures are medians of side-by-side rounds)
+- {versions}
+
+## What is compared
+
+The **baseline** is the script a user would write by hand (`benchmarks/baseline.py`): POST each
+window with one `httpx.Client`, `json.loads` the body, one window after another; for exports, write
+with `json.dumps` per line, `csv.DictWriter`, or `pyarrow.Table.from_pylist` + `pq.write_table`
+(which keeps `created_at` a string; the client parses it to a UTC timestamp column). It has no
+retries, no window splitting and no typing. The **client** is `ShortPen` with its defaults
+(`window_days=7`, `max_concurrency=8`): `clicks()` yields the generated `AnalyticsEvent` models, and
+`export()` writes an atomic, fsync'd file.
+
+Both run against `FakeShortPen` (seed 7) served on 127.0.0.1 by another process
+(`benchmarks/fake_server.py`), after one warm-up pass so that every response is served from the
+fake's cache of response bytes. Each round runs the two back to back, alternating which goes first;
+a ratio is the median of the {size.rounds} per-round ratios (higher is better: baseline seconds over
+client seconds), the events/s columns the best round of each.
+
+- **throughput**: {size.throughput_days} days of a busy workspace ({size.events_per_day} clicks a day, {events:,} events
+  in all), the same {len(windows(size.throughput_days, 7))} windows of 7 days for both.
+- **latency**: {size.latency_windows} one-day windows ({size.latency_events_per_day} clicks a day) with
+  {size.latency * 1000:g} ms added to every response: the baseline one after another, the client at its
+  default concurrency (`window_days=1`).
+- **memory**: peak RSS (`ru_maxrss`) of a Parquet export of {size.memory_days[1]} days over one of
+  {size.memory_days[0]} days (and of {size.memory_days[2]} over {size.memory_days[1]}), each export in a fresh process started
+  through a small launcher (on Linux a child's `ru_maxrss` starts at its parent's peak), the fake in
+  another; median of {size.memory_rounds}.
+
+## Results
+
+{table}
+
+## Reading the figures
+
+- `clicks()`: per event the client decodes with orjson and builds an `AnalyticsEvent` (positional
+  `__init__`, equal to `from_dict`), about as much CPU as the baseline's `json.loads` into dicts that
+  it never types. Every step holds the GIL, so on loopback the worker threads cannot run beside the
+  consumer and only add thread switching. Against a real server, waiting dominates, which is what the
+  latency row shows.
+- Exports decode in a worker thread while the consumer writes, and Parquet skips Python objects:
+  pyarrow's JSON reader turns the response bytes into Arrow columns (C++, without the GIL).
+- Memory: the longer export has 8 windows in flight (their response bytes, waiting for their
+  turn to be decoded) where the shorter has 2; even one window at a time (`max_concurrency=1`) it
+  grows about 1.3x, memory the allocators (glibc, pyarrow's mimalloc) keep after a longer run. The
+  second row shows how much more a range twice as long needs. The baseline keeps every event.
+
+## Reproduce
+
+```bash
+make bench          # python benchmarks/bench.py: prints this table and rewrites this file
+```
+"""
+
+
+SECTIONS = ("throughput", "latency", "memory")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["_memory"]:
+        which, url, days, output = args[1:]
+        memory_child(which, url, int(days), output)
+        return
+    parser = argparse.ArgumentParser(description="Benchmarks: ratios against a hand-written httpx script.")
+    parser.add_argument("--quick", action="store_true", help="a tiny run (seconds), for the smoke test")
+    parser.add_argument("--output", type=Path, help="where RESULTS.md goes (default: benchmarks/RESULTS.md)")
+    parser.add_argument(
+        "--only", choices=SECTIONS, action="append", help="run only this section (repeatable; writes no file)"
+    )
+    options = parser.parse_args(args)
+    size = SIZES["quick" if options.quick else "full"]
+    sections = options.only or SECTIONS
+    results: Path | None = options.output or (None if options.only else HERE / "RESULTS.md")
+    started = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="shortpen-bench-"))
+    figures: list[Figure] = []
+    events: list[int] = []
+    try:
+        specs = (str(size.events_per_day), f"{size.latency_events_per_day}:{size.latency}")
+        with fake_servers(*specs) as (url, slow_url):
+            if "throughput" in sections:
+                figures += throughput(size, url, scratch, events)
+                print(f"throughput done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+            if "latency" in sections:
+                figures.append(latency(size, slow_url))
+                print(f"latency done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+            if "memory" in sections:
+                figures += memory(size, url, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    table = render(size, figures)
+    print(table)
+    if results is not None:
+        results.write_text(
+            results_markdown(size, table, events[0] if events else 0, seconds), encoding="utf-8"
+        )
+        print(f"\nwritten to {results} in {seconds:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""``make bench`` still runs: the benchmark script end to end on a tiny size (no timing asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import ROOT
+
+
+def test_the_benchmark_runs_on_a_tiny_size_and_writes_its_results(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--output", str(results)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    text = results.read_text(encoding="utf-8")
+    for figure in ("clicks()", "export to Parquet", "export to JSONL", "export to CSV", "latency", "client"):
+        assert figure in text
+        assert figure in done.stdout
+    assert "Python " in text
+    assert "httpx " in text
