@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import datetime as dt
 import functools
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
@@ -23,8 +24,9 @@ import attrs
 import httpx
 
 from ._config import check_id, check_int, check_seconds, parse_range, resolve_base_url, resolve_token
-from ._decode import iter_models
+from ._decode import checked_models, iter_models
 from ._engine import (
+    USER_AGENT,
     Attempt,
     Cancelled,
     Chunk,
@@ -193,10 +195,16 @@ class _BaseClient:
         return AuthenticatedClient(
             base_url=s.base_url,
             token=s.token,
-            headers={"User-Agent": self._settings.headers()["User-Agent"]},
+            headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(s.timeout),
             follow_redirects=False,
         )
+
+
+def _trust_env(settings: Settings) -> bool:
+    """Proxies from the environment (HTTP_PROXY, ...) only for https: a proxy in front of plain
+    http:// (loopback only) would receive the token in clear text."""
+    return settings.base_url.startswith("https://")
 
 
 def _owned_limits(settings: Settings) -> httpx.Limits:
@@ -228,7 +236,7 @@ class ShortPen(_BaseClient):
         max_requests: int | None = None,
         http_client: httpx.Client | None = None,
         progress: Callable[[Progress], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
@@ -255,6 +263,7 @@ class ShortPen(_BaseClient):
             timeout=self._settings.timeout,
             follow_redirects=False,
             limits=_owned_limits(self._settings),
+            trust_env=_trust_env(self._settings),
         )
         self._sleep = sleep
         self._generated: AuthenticatedClient | None = None
@@ -299,7 +308,7 @@ class ShortPen(_BaseClient):
     def _events(self, run: Run) -> Iterator[AnalyticsEvent]:
         # Decoded in the worker threads; each model is built only when asked for (see iter_models).
         for batch in self._batches(run):
-            yield from iter_models(batch.events)
+            yield from checked_models(batch.window.as_tuple(), iter_models(batch.events))
 
     def export(
         self,
@@ -391,9 +400,11 @@ class ShortPen(_BaseClient):
                 yield window, events
                 index += 1
         finally:
-            run.cancelled = True
+            # Stop at once: sleeping windows wake and give up, queued ones never start, and requests
+            # in flight end on their own (their results are dropped) instead of being waited for.
+            run.stopped.set()
             decoder.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
             decoder.close()
 
     def _fetch_window(
@@ -410,7 +421,10 @@ class ShortPen(_BaseClient):
                 if isinstance(step, Attempt):
                     step = protocol.send(self._attempt(run, step.window, decode, turn))
                 else:
-                    self._sleep(step.seconds)
+                    if self._sleep is None:
+                        run.stopped.wait(step.seconds)  # a real wait that stopping interrupts
+                    else:
+                        self._sleep(step.seconds)
                     step = protocol.send(None)
         except StopIteration as done:
             events: C = done.value
@@ -423,30 +437,19 @@ class ShortPen(_BaseClient):
         decode: Callable[[httpx.Response, bytes, Window], C],
         turn: Callable[[Callable[[], C]], C],
     ) -> Outcome:
-        """One request, bounded by the wall clock: the deadline is checked as bytes arrive and no
-        single read waits longer than the attempt's timeout (so at worst 2x ``timeout``). The body is
-        then decoded and converted on this window's ``turn`` (``_Decoder.run``)."""
+        """One request, bounded by the wall clock: the network part runs in a thread of its own that
+        this one stops waiting for after ``timeout`` (httpx's timeouts are per read: a server that
+        drips its headers or body defeats them); that thread also gives up as soon as a byte arrives
+        late. The body is then decoded and converted on this window's ``turn`` (``_Decoder.run``)."""
         started = run.clock()
         status = None
         try:
             timeout = run.attempt_timeout(window)
             request = self._build(self._http, run, window, timeout)
-            response = self._http.send(request, stream=True, follow_redirects=False)
+            response, content = _within(
+                timeout, functools.partial(self._receive, request, run.clock, started + timeout), window
+            )
             status = response.status_code
-            try:
-                chunks = []
-                for chunk in response.iter_bytes():
-                    chunks.append(chunk)
-                    if run.clock() - started > timeout:
-                        raise APITimeoutError(
-                            f"no complete response within timeout={timeout:g}s",
-                            phase="read",
-                            window=window.as_tuple(),
-                        )
-            finally:
-                response.close()
-            content = b"".join(chunks)
-            del chunks  # the pieces: the joined copy is all that decoding needs
             events = turn(functools.partial(decode, response, content, window))
         except httpx.TransportError as exc:
             return Outcome(error=transport_error(exc, window), status=status, elapsed=run.clock() - started)
@@ -455,6 +458,45 @@ class ShortPen(_BaseClient):
                 raise
             return Outcome(error=exc, status=status, elapsed=run.clock() - started)
         return Outcome(events=events, status=status, elapsed=run.clock() - started)
+
+    def _receive(self, request: httpx.Request, clock: Callable[[], float], deadline: float) -> _Received:
+        """Send ``request`` and read the whole body, giving up when a byte arrives after ``deadline``."""
+        response = self._http.send(request, stream=True, follow_redirects=False)
+        try:
+            chunks = []
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if clock() > deadline:
+                    raise httpx.ReadTimeout(
+                        "the response was still arriving at the deadline", request=request
+                    )
+        finally:
+            response.close()
+        return response, b"".join(chunks)
+
+
+def _within(seconds: float, receive: Callable[[], _Received], window: Window) -> _Received:
+    """``receive()`` in a thread of its own, waited for at most ``seconds``; past that an
+    ``APITimeoutError`` (the thread ends by itself: it stops at its next byte or read timeout)."""
+    box: list[_Received] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            box.append(receive())
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="shortpen-io", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise APITimeoutError(
+            f"no complete response within timeout={seconds:g}s", phase="read", window=window.as_tuple()
+        )
+    if failure:
+        raise failure[0]
+    return box[0]
 
 
 def _as_is(events: list[Event]) -> list[Event]:
@@ -474,6 +516,9 @@ def _decode_window(
         if converted is not None:
             return converted
     return convert(interpret(response, content, window))
+
+
+_Received = tuple[httpx.Response, bytes]
 
 
 class _Decoder:
@@ -565,6 +610,7 @@ class AsyncShortPen(_BaseClient):
             timeout=self._settings.timeout,
             follow_redirects=False,
             limits=_owned_limits(self._settings),
+            trust_env=_trust_env(self._settings),
         )
         self._sleep = sleep
         self._generated: AuthenticatedClient | None = None
@@ -606,9 +652,10 @@ class AsyncShortPen(_BaseClient):
         return self._events(run)
 
     async def _events(self, run: Run) -> AsyncIterator[AnalyticsEvent]:
-        async for batch in self._batches(run):
-            for event in batch.events:
-                yield AnalyticsEvent.from_dict(event)
+        async with contextlib.aclosing(self._batches(run)) as batches:
+            async for batch in batches:
+                for event in checked_models(batch.window.as_tuple(), iter_models(batch.events)):
+                    yield event
 
     async def export(
         self,
@@ -625,8 +672,9 @@ class AsyncShortPen(_BaseClient):
         job = ExportJob(output, format)
         started = time.perf_counter()
         with job.writer:
-            async for batch in self._batches(run):
-                await asyncio.to_thread(job.writer.write_batch, batch.events)
+            async with contextlib.aclosing(self._batches(run)) as batches:
+                async for batch in batches:
+                    await asyncio.to_thread(job.writer.write_batch, batch.events)
         return job.report(run, time.perf_counter() - started)
 
     async def sync(
@@ -643,13 +691,14 @@ class AsyncShortPen(_BaseClient):
         """Like ``ShortPen.sync``; files are written in a worker thread, off the event loop."""
         job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id)
         started = time.perf_counter()
-        job.prepare()
+        await asyncio.to_thread(job.prepare)
         if run.windows:
-            async for batch in self._batches(run):
-                await asyncio.to_thread(job.write, batch.window, batch.events)
+            async with contextlib.aclosing(self._batches(run)) as batches:
+                async for batch in batches:
+                    await asyncio.to_thread(job.write, batch.window, batch.events)
         return job.report(run, time.perf_counter() - started)
 
-    async def _batches(self, run: Run) -> AsyncIterator[Batch]:
+    async def _batches(self, run: Run) -> AsyncGenerator[Batch]:
         windows = iter(run.windows)
         limit = self._settings.max_concurrency
         pending: collections.deque[tuple[Window, asyncio.Task[list[Event]]]] = collections.deque()
@@ -667,7 +716,7 @@ class AsyncShortPen(_BaseClient):
                 run.delivered(window, events)
                 yield Batch(window=window, events=events)
         finally:
-            run.cancelled = True
+            run.stopped.set()
             for _, task in pending:
                 task.cancel()
             await asyncio.gather(*(task for _, task in pending), return_exceptions=True)

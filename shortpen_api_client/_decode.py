@@ -13,6 +13,7 @@ to ``AnalyticsEvent.from_dict`` of each, about twice as fast.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
@@ -24,11 +25,11 @@ from .errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    DateRange,
     InvalidResponseError,
     NotFoundError,
     RateLimitError,
     ServerError,
-    Window,
 )
 
 try:  # orjson (the `speedups` extra) decodes these payloads several times faster than json
@@ -57,14 +58,24 @@ def loads(content: bytes) -> Any:
     return _loads(content)
 
 
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"'<>,;]+")
+
+
+def scrub(text: str) -> str:
+    """Server text with any bearer credential it echoes taken out (a proxy's error page may show the
+    request's headers). The client also removes its own token from every error (``_engine.redact``);
+    this catches it before an excerpt cuts it short."""
+    return _BEARER.sub(r"\1[redacted]", text)
+
+
 def _describe(content: bytes, content_type: str) -> str:
     """A short, safe description of a body that is not what we expected."""
     kind = content_type.split(";", 1)[0].strip() or "no content type"
-    head = content[:80].decode("utf-8", "replace").replace("\n", " ").strip()
+    head = scrub(content[:400].decode("utf-8", "replace")).replace("\n", " ").strip()[:80]
     return f"{len(content)} bytes of {kind}, starting {head!r}" if content else f"an empty body ({kind})"
 
 
-def decode_events(content: bytes, *, content_type: str = "", window: Window | None = None) -> list[Event]:
+def decode_events(content: bytes, *, content_type: str = "", window: DateRange | None = None) -> list[Event]:
     """The ``data`` list of a 200 ``AnalyticsResponse``; ``InvalidResponseError`` for anything else."""
     try:
         document = loads(content)
@@ -77,7 +88,7 @@ def decode_events(content: bytes, *, content_type: str = "", window: Window | No
             f"a 200 response whose JSON is a {type(document).__name__}, not the envelope", window=window
         )
     if document.get("success") is not True:
-        message = document.get("message") or "no message"
+        message = scrub(str(document.get("message") or "no message"))
         raise InvalidResponseError(
             f"a 200 response with success={document.get('success')!r}: {message}", window=window
         )
@@ -95,7 +106,7 @@ def status_error(
     *,
     content_type: str = "",
     retry_after: float | None = None,
-    window: Window | None = None,
+    window: DateRange | None = None,
 ) -> APIStatusError:
     """The exception for an error status, with the server's ``message`` when it sent the envelope."""
     message = None
@@ -104,7 +115,7 @@ def status_error(
     except (JSONDecodeError, UnicodeDecodeError):
         document = None
     if isinstance(document, dict) and isinstance(document.get("message"), str) and document["message"]:
-        message = document["message"]
+        message = scrub(document["message"])
     if message is None:
         message = _describe(content, content_type)
     cls = _STATUS_ERRORS.get(status_code, ServerError if status_code >= 500 else APIStatusError)
@@ -183,3 +194,16 @@ def iter_models(events: Sequence[Event]) -> Iterator[AnalyticsEvent]:
         except (KeyError, TypeError, ValueError, AttributeError):
             model = AnalyticsEvent.from_dict(event)
         yield model
+
+
+def checked_models(window: DateRange, models: Iterator[AnalyticsEvent]) -> Iterator[AnalyticsEvent]:
+    """``models``, with an event the spec's model cannot hold (a required field missing, a
+    ``created_at`` that is not a date-time) reported as the server's fault: ``InvalidResponseError``
+    naming the window, not a bare ``KeyError``."""
+    try:
+        yield from models
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidResponseError(
+            f"an event that does not fit the spec's AnalyticsEvent ({type(exc).__name__}: {exc})",
+            window=window,
+        ) from exc

@@ -24,7 +24,14 @@ from . import _decode
 from ._generated.api.analytics import get_analytics
 from ._generated.models import AnalyticsRequest
 from ._generated.types import UNSET
-from ._retry import RetryPolicy, backoff, is_too_large, parse_retry_after, should_retry
+from ._retry import (
+    SPLIT_AT_ONCE_STATUSES,
+    RetryPolicy,
+    backoff,
+    is_too_large,
+    parse_retry_after,
+    should_retry,
+)
 from ._version import __version__
 from ._windows import Window
 from .errors import (
@@ -161,19 +168,23 @@ _CREATED_AT = operator.itemgetter("created_at")
 def ascending(events: list[Event], window: Window) -> list[Event]:
     """The events in ascending ``created_at`` order: the server's order, unless it is not sorted."""
     try:
-        # Sorted iff equal to its sorted copy: both passes run in C (timsort is linear on sorted input).
+        # Text order is time order only when every stamp has the same shape and UTC offset (a DST
+        # change or a mix of "Z" and "+00:00" breaks it); then "sorted iff equal to its sorted copy",
+        # both passes in C (timsort is linear on sorted input). Otherwise compare instants.
         stamps: list[str] = list(map(_CREATED_AT, events))
-        if stamps == sorted(stamps):
+        if len({(len(s), s[-6:]) for s in stamps}) <= 1 and stamps == sorted(stamps):
             return events
-        return sorted(events, key=_instant)
+        instants = sorted(events, key=_instant)
+        return events if instants == events else instants
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidResponseError(
             f"an event without a valid created_at ({type(exc).__name__}: {exc})", window=window.as_tuple()
         ) from None
 
 
-def _instant(event: Event) -> tuple[dt.datetime, Any]:
-    return dt.datetime.fromisoformat(event["created_at"]), event.get("id")
+def _instant(event: Event) -> dt.datetime:
+    """The sort key: the instant (a stable sort keeps the server's order among equal instants)."""
+    return dt.datetime.fromisoformat(event["created_at"])
 
 
 def transport_error(exc: httpx.TransportError, window: Window) -> APIConnectionError:
@@ -184,6 +195,16 @@ def transport_error(exc: httpx.TransportError, window: Window) -> APIConnectionE
         phase = {"ConnectTimeout": "connect", "PoolTimeout": "pool"}.get(name, "read")
         return APITimeoutError(f"{name}: {detail}", phase=phase, window=window.as_tuple())
     return APIConnectionError(f"{name}: {detail}", window=window.as_tuple())
+
+
+def redact(error: ShortPenError, secret: str) -> ShortPenError:
+    """The error with ``secret`` taken out of its message: server text (an error page echoing the
+    request's headers, say) must not carry the token into an exception or a log."""
+    if secret and secret in str(error):
+        error.args = tuple(a.replace(secret, "[redacted]") if isinstance(a, str) else a for a in error.args)
+        if isinstance(error, APIStatusError):
+            error.message = error.message.replace(secret, "[redacted]")
+    return error
 
 
 class Cancelled(Exception):
@@ -218,7 +239,8 @@ class Run:
         )
         self.started = clock()
         self.deadline = None if settings.total_timeout is None else self.started + settings.total_timeout
-        self.cancelled = False
+        self.stopped = threading.Event()
+        """Set when the consumer stops (or fails): windows in flight stop at their next step."""
 
     def attempt_timeout(self, window: Window) -> float:
         """Seconds the next attempt may take: ``timeout``, or less when the call's deadline is near."""
@@ -245,11 +267,13 @@ class Run:
         too_large_streak = 0
         retries = 0
         while True:
-            if self.cancelled:
+            if self.stopped.is_set():
                 raise Cancelled
             self._charge_request(window)
             outcome = yield Attempt(window, retries + 1)
             assert outcome is not None  # noqa: S101  (the drivers always answer an Attempt)
+            if outcome.error is not None:
+                redact(outcome.error, self.settings.token)
             self._log_attempt(window, retries + 1, outcome)
             if outcome.error is None:
                 assert outcome.events is not None  # noqa: S101  (an Outcome holds events or an error)
@@ -257,8 +281,9 @@ class Run:
             error = outcome.error
             if is_too_large(error):
                 too_large_streak += 1
-                at_once = isinstance(error, APIStatusError) and error.status_code == 413
-                if at_once or too_large_streak >= 2:
+                at_once = isinstance(error, APIStatusError) and error.status_code in SPLIT_AT_ONCE_STATUSES
+                no_retry_left = retries >= self.settings.policy.max_retries
+                if at_once or too_large_streak >= 2 or no_retry_left:
                     if window.days == 1:
                         logger.info("giving up on %s: %s", window, error)
                         raise WindowTooLargeError(window.start, error)

@@ -492,8 +492,8 @@ def body_to_table(content: bytes, schema: Any) -> Any:
     list of event structs, typed by the Parquet schema (unknown keys ignored). Returns None unless the
     result is exactly what ``events_to_table`` would make of the decoded events: one object,
     ``success`` true, ``data`` a list, every value of its column's JSON type (the reader refuses
-    ``1.0`` for an int64 where Arrow's Python conversion takes it), ``created_at`` present, ascending
-    (as strings, as ``ascending`` checks) and in the form Arrow's cast parses. Anything else (an
+    ``1.0`` for an int64 where Arrow's Python conversion takes it), ``created_at`` present, in the form Arrow's cast parses and
+    ascending by instant (``ascending`` leaves such events in the server's order). Anything else (an
     error envelope, HTML, cut-off JSON, events to sort) goes the usual way.
     """
     pa = import_pyarrow()
@@ -520,9 +520,10 @@ def body_to_table(content: bytes, schema: Any) -> Any:
         created_at = columns[-1]
         if created_at.null_count:
             return None
-        if len(created_at) > 1 and not pc.all(pc.less_equal(created_at[:-1], created_at[1:])).as_py():
+        instants = created_at.cast(pa.timestamp("us", tz="UTC"))
+        if len(instants) > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
             return None
-        columns[-1] = created_at.cast(pa.timestamp("us", tz="UTC"))
+        columns[-1] = instants
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
     return pa.Table.from_arrays(columns, schema=schema)

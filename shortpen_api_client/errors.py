@@ -42,10 +42,11 @@ __all__ = [
     "WindowTooLargeError",
 ]
 
-Window = tuple[dt.date, dt.date]
+DateRange = tuple[dt.date, dt.date]
+"""The inclusive (start, end) dates of the window a request asked for."""
 
 
-def _prefix(window: Window | None) -> str:
+def _prefix(window: DateRange | None) -> str:
     if window is None:
         return ""
     start, end = window
@@ -59,9 +60,9 @@ class InvalidArgumentError(ValueError):
 class ShortPenError(Exception):
     """Base class of every error caused by the API or by talking to it."""
 
-    window: Window | None
+    window: DateRange | None
 
-    def __init__(self, message: str, *, window: Window | None = None) -> None:
+    def __init__(self, message: str, *, window: DateRange | None = None) -> None:
         super().__init__(_prefix(window) + message)
         self.window = window
 
@@ -78,7 +79,7 @@ class APIStatusError(ShortPenError):
         status_code: int,
         message: str,
         *,
-        window: Window | None = None,
+        window: DateRange | None = None,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(f"HTTP {status_code}: {message}", window=window)
@@ -121,7 +122,7 @@ class APITimeoutError(APIConnectionError):
 
     phase: str
 
-    def __init__(self, message: str, *, phase: str, window: Window | None = None) -> None:
+    def __init__(self, message: str, *, phase: str, window: DateRange | None = None) -> None:
         super().__init__(message, window=window)
         self.phase = phase
 
@@ -131,7 +132,7 @@ class InvalidResponseError(ShortPenError):
 
     status_code: int
 
-    def __init__(self, message: str, *, status_code: int = 200, window: Window | None = None) -> None:
+    def __init__(self, message: str, *, status_code: int = 200, window: DateRange | None = None) -> None:
         super().__init__(message, window=window)
         self.status_code = status_code
 

@@ -468,3 +468,107 @@ def test_stopping_early_stops_fetching() -> None:
         stream.close()  # type: ignore[attr-defined]
     assert first.created_at.date() == dt.date(2025, 1, 1)
     assert len(rec.windows) <= 4  # the window yielded, the ones in flight, one refill at most
+
+
+def test_with_no_retries_a_504_still_splits_the_window() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        return ok(request) if body["start"] == body["end"] else httpx.Response(504, text="<html>504</html>")
+
+    rec = Recorder(handler)
+    with client(rec, window_days=2, max_retries=0) as sp:
+        assert len(list(sp.clicks("2025-01-01", "2025-01-02"))) == 4
+    assert rec.windows == [
+        ("2025-01-01", "2025-01-02"),
+        ("2025-01-01", "2025-01-01"),
+        ("2025-01-02", "2025-01-02"),
+    ]
+
+
+def test_events_are_ascending_by_instant_across_a_dst_change() -> None:
+    """Text order is not time order when the offset changes (New York, 2025-11-02, 01:00-02:00 twice)."""
+    stamps = ["2025-11-02T01:10:00-04:00", "2025-11-02T01:05:00-05:00", "2025-11-02T01:30:00-04:00"]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        data = [
+            {"id": i, "workspace_id": 24, "organization_id": 3, "url_id": 5, "domain": "d", "created_at": s}
+            for i, s in enumerate(stamps)
+        ]
+        return httpx.Response(200, json={"success": True, "status_code": 200, "data": data})
+
+    with client(handler) as sp:
+        events = list(sp.clicks("2025-11-02", "2025-11-02"))
+    assert [e.id for e in events] == [0, 2, 1]  # 05:10Z, 05:30Z, 06:05Z
+    assert [e.created_at for e in events] == sorted(e.created_at for e in events)
+
+
+def test_an_event_missing_a_required_field_is_an_invalid_response() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        data = [
+            {
+                "id": 1,
+                "workspace_id": 24,
+                "organization_id": 3,
+                "url_id": 5,
+                "created_at": "2025-01-01T00:00:00Z",
+            }
+        ]
+        return httpx.Response(200, json={"success": True, "status_code": 200, "data": data})
+
+    with client(handler) as sp, pytest.raises(InvalidResponseError, match=r"^2025-01-01: .*domain"):
+        list(sp.clicks("2025-01-01", "2025-01-01"))
+
+
+def test_a_server_echoing_the_token_does_not_put_it_in_errors_or_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    page = f"<html>Bad Gateway. Request headers: Authorization: Bearer {TOKEN}</html>"
+    with client(lambda r: httpx.Response(502, text=page), max_retries=1) as sp:
+        with pytest.raises(ServerError) as info:
+            list(sp.clicks("2025-01-01", "2025-01-01"))
+    assert "[redacted]" in str(info.value)
+    assert TOKEN not in str(info.value)
+    assert TOKEN not in info.value.message
+    assert TOKEN not in caplog.text
+
+
+def test_stopping_does_not_wait_for_sleeping_windows() -> None:
+    """A consumer that stops (or a window that fails) is not held up by others' Retry-After."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if json.loads(request.content)["start"] == "2025-01-01":
+            return ok(request)
+        return error(429, "slow down", **{"Retry-After": "30"})
+
+    sp = ShortPen(TOKEN, http_client=httpx.Client(transport=httpx.MockTransport(handler)), window_days=1)
+    stream = sp.clicks("2025-01-01", "2025-01-05")
+    started = time.monotonic()
+    first = next(iter(stream))
+    stream.close()  # type: ignore[attr-defined]
+    assert first.id // 100 == dt.date(2025, 1, 1).toordinal()
+    assert time.monotonic() - started < 5  # not 30 s: the sleeping windows woke up and gave up
+    sp.close()
+
+
+def test_the_clients_own_http_client_ignores_proxies_for_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy in front of http:// would see the token in clear: only https uses HTTP(S)_PROXY."""
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    with ShortPen(TOKEN, base_url="http://127.0.0.1:9") as local, ShortPen(TOKEN) as remote:
+        assert local._http._trust_env is False
+        assert remote._http._trust_env is True
+        url = httpx.URL("http://127.0.0.1:9/v1/analytics")
+        assert local._http._transport_for_url(url) is local._http._transport  # no proxy mount
+    with httpx.Client() as trusting:  # what httpx would do by default: send it to the proxy
+        assert trusting._transport_for_url(url) is not trusting._transport
+
+
+def test_a_server_message_quoting_the_token_is_redacted() -> None:
+    with client(lambda r: error(401, f"token {TOKEN} was revoked")) as sp:
+        with pytest.raises(AuthenticationError) as info:
+            list(sp.clicks("2025-01-01", "2025-01-01"))
+    assert info.value.message == "token [redacted] was revoked"
+    assert TOKEN not in str(info.value)

@@ -81,3 +81,11 @@ def test_status_error_without_envelope_describes_the_body() -> None:
     assert isinstance(error, ServerError)
     assert "text/html" in error.message
     assert "Bad Gateway" in error.message
+
+
+def test_scrub_takes_bearer_credentials_out_of_server_text() -> None:
+    from shortpen_api_client._decode import scrub
+
+    assert scrub("Authorization: Bearer abc.def-123 next") == "Authorization: Bearer [redacted] next"
+    assert scrub('{"h": "bearer xyz"}') == '{"h": "bearer [redacted]"}'
+    assert scrub("no credentials here") == "no credentials here"

@@ -104,7 +104,11 @@ def test_when_it_reads_a_body_it_is_the_table_of_the_decoded_events(events: list
 
 
 @settings(max_examples=50, deadline=None)
-@given(events=st.lists(server_events, max_size=5).map(lambda es: sorted(es, key=lambda e: e["created_at"])))
+@given(
+    events=st.lists(server_events, max_size=5).map(
+        lambda es: sorted(es, key=lambda e: dt.datetime.fromisoformat(e["created_at"]))  # by instant
+    )
+)
 def test_ordinary_sorted_events_take_the_arrow_path(events: list[dict[str, Any]]) -> None:
     table = body_to_table(body(events), SCHEMA)
     assert table is not None
