@@ -222,7 +222,7 @@ def test_a_sync_killed_at_any_point_resumes_exactly(tmp_path: Path) -> None:
     fake = FakeShortPen(
         seed=9,
         events_per_day=40,
-        faults=FaultPlan(rate=1.0, kinds=(Fault.latency(0.03),)),
+        faults=FaultPlan(rate=1.0, kinds=(Fault.latency(0.12),)),
         timezone="Europe/Paris",
     )
     folder = tmp_path / "ds"
