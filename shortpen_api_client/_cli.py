@@ -29,7 +29,7 @@ from ._client import (
 from ._config import ENVIRONMENTS, TOKEN_ENV
 from ._engine import Progress
 from ._export import FORMATS, jsonl_encoder
-from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportReport, SyncReport
+from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportReport, SyncReport, export_report
 from ._version import __version__
 from .errors import InvalidArgumentError, ShortPenError
 
@@ -267,17 +267,8 @@ def stream_jsonl(client: ShortPen, start: str, end: str, options: dict[str, Any]
         out.write(data)
         written += len(data)
     out.flush()
-    s = run.stats
-    return ExportReport(
-        path=Path("-"),
-        format="jsonl",
-        events=s.events,
-        windows=s.windows,
-        requests=s.requests,
-        retries=s.retries,
-        splits=s.splits,
-        bytes=written,
-        seconds=time.perf_counter() - started,
+    return export_report(
+        run, path=Path("-"), format="jsonl", nbytes=written, seconds=time.perf_counter() - started
     )
 
 

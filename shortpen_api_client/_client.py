@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Generic, Self, TypeVar
 
 import attrs
 import httpx
@@ -35,9 +35,9 @@ from ._engine import (
     Progress,
     Run,
     Settings,
+    failure,
     interpret,
     request_kwargs,
-    transport_error,
 )
 from ._generated.client import AuthenticatedClient
 from ._generated.models import AnalyticsEvent
@@ -64,10 +64,14 @@ class Batch:
     events: list[Event]
 
 
-class _BaseClient:
-    """Validation and configuration shared by both clients."""
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+
+
+class _BaseClient(Generic[H]):
+    """Validation, configuration and the HTTP client, shared by both clients."""
 
     _settings: Settings
+    _http: H
 
     def __init__(
         self,
@@ -81,6 +85,8 @@ class _BaseClient:
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        http_client: H | None,
+        http_class: type[H],
         progress: Callable[[Progress], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -104,6 +110,28 @@ class _BaseClient:
         self._progress = progress
         self._clock = clock
         self._rng = rng
+        if http_client is not None and not isinstance(http_client, http_class):
+            raise InvalidArgumentError(
+                f"http_client must be an {http_class.__module__}.{http_class.__name__}, "
+                f"got {type(http_client).__name__}"
+            )
+        self._owns_http = http_client is None
+        self._http = http_client or http_class(
+            timeout=self._settings.timeout,
+            follow_redirects=False,
+            limits=_owned_limits(self._settings),
+            trust_env=_trust_env(self._settings),
+        )
+        self._generated: AuthenticatedClient | None = None
+
+    @property
+    def generated_client(self) -> AuthenticatedClient:
+        """The generated layer's client for this base URL and token, to call
+        ``shortpen_api_client.generated.get_analytics`` directly (``sync_detailed`` with
+        ``ShortPen``, ``asyncio_detailed`` with ``AsyncShortPen``)."""
+        if self._generated is None:
+            self._generated = self._generated_client()
+        return self._generated
 
     @property
     def base_url(self) -> str:
@@ -213,7 +241,7 @@ def _owned_limits(settings: Settings) -> httpx.Limits:
     )
 
 
-class ShortPen(_BaseClient):
+class ShortPen(_BaseClient[httpx.Client]):
     """The ShortPen analytics client.
 
     ``token`` falls back to ``SHORTPEN_TOKEN``; ``base_url`` to ``SHORTPEN_BASE_URL``, then to
@@ -250,31 +278,13 @@ class ShortPen(_BaseClient):
             window_days=window_days,
             max_concurrency=max_concurrency,
             max_requests=max_requests,
+            http_client=http_client,
+            http_class=httpx.Client,
             progress=progress,
             clock=clock,
             rng=rng,
         )
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise InvalidArgumentError(
-                f"http_client must be an httpx.Client, got {type(http_client).__name__}"
-            )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=self._settings.timeout,
-            follow_redirects=False,
-            limits=_owned_limits(self._settings),
-            trust_env=_trust_env(self._settings),
-        )
         self._sleep = sleep
-        self._generated: AuthenticatedClient | None = None
-
-    @property
-    def generated_client(self) -> AuthenticatedClient:
-        """The generated layer's client for this base URL and token, to call
-        ``shortpen_api_client.generated.get_analytics`` directly."""
-        if self._generated is None:
-            self._generated = self._generated_client()
-        return self._generated
 
     def close(self) -> None:
         if self._owns_http:
@@ -451,12 +461,8 @@ class ShortPen(_BaseClient):
             )
             status = response.status_code
             events = turn(functools.partial(decode, response, content, window))
-        except httpx.TransportError as exc:
-            return Outcome(error=transport_error(exc, window), status=status, elapsed=run.clock() - started)
-        except ShortPenError as exc:
-            if isinstance(exc, APITimeoutError) and exc.phase == "total":
-                raise
-            return Outcome(error=exc, status=status, elapsed=run.clock() - started)
+        except (httpx.TransportError, ShortPenError) as exc:
+            return failure(exc, window, status=status, elapsed=run.clock() - started)
         return Outcome(events=events, status=status, elapsed=run.clock() - started)
 
     def _receive(self, request: httpx.Request, clock: Callable[[], float], deadline: float) -> _Received:
@@ -565,7 +571,7 @@ class _Decoder:
         self._thread.shutdown(wait=True, cancel_futures=True)
 
 
-class AsyncShortPen(_BaseClient):
+class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
     """The asyncio twin of ``ShortPen``: same arguments, ``clicks()`` is an async iterator and
     ``http_client`` an ``httpx.AsyncClient``. Use it with ``async with``."""
 
@@ -597,30 +603,13 @@ class AsyncShortPen(_BaseClient):
             window_days=window_days,
             max_concurrency=max_concurrency,
             max_requests=max_requests,
+            http_client=http_client,
+            http_class=httpx.AsyncClient,
             progress=progress,
             clock=clock,
             rng=rng,
         )
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise InvalidArgumentError(
-                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
-            )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self._settings.timeout,
-            follow_redirects=False,
-            limits=_owned_limits(self._settings),
-            trust_env=_trust_env(self._settings),
-        )
         self._sleep = sleep
-        self._generated: AuthenticatedClient | None = None
-
-    @property
-    def generated_client(self) -> AuthenticatedClient:
-        """The generated layer's client for this base URL and token (use its ``asyncio_detailed``)."""
-        if self._generated is None:
-            self._generated = self._generated_client()
-        return self._generated
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -753,10 +742,6 @@ class AsyncShortPen(_BaseClient):
                     window=window.as_tuple(),
                 ) from None
             events = interpret(response, response.content, window)
-        except httpx.TransportError as exc:
-            return Outcome(error=transport_error(exc, window), status=status, elapsed=run.clock() - started)
-        except ShortPenError as exc:
-            if isinstance(exc, APITimeoutError) and exc.phase == "total":
-                raise
-            return Outcome(error=exc, status=status, elapsed=run.clock() - started)
+        except (httpx.TransportError, ShortPenError) as exc:
+            return failure(exc, window, status=status, elapsed=run.clock() - started)
         return Outcome(events=events, status=status, elapsed=run.clock() - started)

@@ -207,6 +207,16 @@ def redact(error: ShortPenError, secret: str) -> ShortPenError:
     return error
 
 
+def failure(
+    exc: httpx.TransportError | ShortPenError, window: Window, *, status: int | None, elapsed: float
+) -> Outcome:
+    """The ``Outcome`` of an attempt that raised (a passed total deadline is raised: no retry helps)."""
+    error = transport_error(exc, window) if isinstance(exc, httpx.TransportError) else exc
+    if isinstance(error, APITimeoutError) and error.phase == "total":
+        raise error
+    return Outcome(error=error, status=status, elapsed=elapsed)
+
+
 class Cancelled(Exception):
     """The consumer stopped iterating: in-flight windows stop at their next step."""
 

@@ -88,18 +88,25 @@ class ExportJob:
         self.writer: EventWriter = open_writer(output, format)
 
     def report(self, run: Run, seconds: float) -> ExportReport:
-        s = run.stats
-        return ExportReport(
-            path=self.writer.path,
-            format=self.writer.format,
-            events=self.writer.events,
-            windows=s.windows,
-            requests=s.requests,
-            retries=s.retries,
-            splits=s.splits,
-            bytes=self.writer.bytes,
-            seconds=seconds,
+        return export_report(
+            run, path=self.writer.path, format=self.writer.format, nbytes=self.writer.bytes, seconds=seconds
         )
+
+
+def export_report(run: Run, *, path: Path, format: str, nbytes: int, seconds: float) -> ExportReport:
+    """The report of an export of ``run``'s windows (to a file, or streamed)."""
+    s = run.stats
+    return ExportReport(
+        path=path,
+        format=format,
+        events=s.events,
+        windows=s.windows,
+        requests=s.requests,
+        retries=s.retries,
+        splits=s.splits,
+        bytes=nbytes,
+        seconds=seconds,
+    )
 
 
 class SyncJob:
