@@ -457,7 +457,10 @@ class ShortPen(_BaseClient[httpx.Client]):
             timeout = run.attempt_timeout(window)
             request = self._build(self._http, run, window, timeout)
             response, content = _within(
-                timeout, functools.partial(self._receive, request, run.clock, started + timeout), window
+                timeout,
+                functools.partial(self._receive, request, run.clock, started + timeout),
+                window,
+                run.stopped,
             )
             status = response.status_code
             events = turn(functools.partial(decode, response, content, window))
@@ -481,25 +484,33 @@ class ShortPen(_BaseClient[httpx.Client]):
         return response, b"".join(chunks)
 
 
-def _within(seconds: float, receive: Callable[[], _Received], window: Window) -> _Received:
-    """``receive()`` in a thread of its own, waited for at most ``seconds``; past that an
-    ``APITimeoutError`` (the thread ends by itself: it stops at its next byte or read timeout)."""
+def _within(
+    seconds: float, receive: Callable[[], _Received], window: Window, stopped: threading.Event
+) -> _Received:
+    """``receive()`` in a thread of its own, waited for at most ``seconds`` (then an
+    ``APITimeoutError``) and only while the call goes on (``stopped``: ``Cancelled``). The thread ends
+    by itself: it gives up at its next byte or read timeout."""
     box: list[_Received] = []
     failure: list[BaseException] = []
+    done = threading.Event()
 
     def target() -> None:
         try:
             box.append(receive())
         except BaseException as exc:  # handed to the waiting thread, which raises it
             failure.append(exc)
+        finally:
+            done.set()
 
-    thread = threading.Thread(target=target, name="shortpen-io", daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        raise APITimeoutError(
-            f"no complete response within timeout={seconds:g}s", phase="read", window=window.as_tuple()
-        )
+    threading.Thread(target=target, name="shortpen-io", daemon=True).start()
+    give_up = time.monotonic() + seconds
+    while not done.wait(min(0.1, max(0.0, give_up - time.monotonic()))):
+        if stopped.is_set():
+            raise Cancelled
+        if time.monotonic() >= give_up:
+            raise APITimeoutError(
+                f"no complete response within timeout={seconds:g}s", phase="read", window=window.as_tuple()
+            )
     if failure:
         raise failure[0]
     return box[0]

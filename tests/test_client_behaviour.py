@@ -572,3 +572,33 @@ def test_a_server_message_quoting_the_token_is_redacted() -> None:
             list(sp.clicks("2025-01-01", "2025-01-01"))
     assert info.value.message == "token [redacted] was revoked"
     assert TOKEN not in str(info.value)
+
+
+STOP_SCRIPT = """
+import json, time, httpx
+from shortpen_api_client import ShortPen
+from tests.test_client_behaviour import ok
+def handler(request):
+    if json.loads(request.content)["start"] != "2025-01-01":
+        time.sleep(20)  # a window whose response is slow to come
+    return ok(request)
+with ShortPen("t", http_client=httpx.Client(transport=httpx.MockTransport(handler)), window_days=1) as sp:
+    for event in sp.clicks("2025-01-01", "2025-01-09"):
+        break  # the caller has what it wanted
+print("done")
+"""
+
+
+def test_a_process_that_stops_iterating_exits_without_waiting_for_slow_windows() -> None:
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", STOP_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "done"
+    assert time.monotonic() - started < 10  # not the 20 s the slow windows would take
