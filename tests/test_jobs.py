@@ -258,3 +258,19 @@ def test_a_dataset_folder_holds_one_source_only(tmp_path: Path) -> None:
     assert len(fake.requests) == 1  # refused before any request
     manifest = json.loads((tmp_path / "_manifest.json").read_text())
     assert manifest["source"] == {"api": "https://api.shortpen.com", "workspace_id": 24, "url_id": None}
+
+
+@pytest.mark.anyio
+async def test_async_sync_writes_the_same_dataset_and_resumes(tmp_path: Path) -> None:
+    fake = FakeShortPen(seed=4, events_per_day=15)
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    async with AsyncShortPen(
+        fake.token, http_client=httpx.AsyncClient(transport=fake.transport()), sleep=no_sleep
+    ) as asp:
+        first = await asp.sync("2025-01-01", "2025-01-10", output_dir=tmp_path)
+        again = await asp.sync("2025-01-01", "2025-01-10", output_dir=tmp_path, lookback_days=2)
+    assert (first.days_fetched, again.days_fetched, again.days_skipped) == (10, 2, 8)
+    assert dataset_events(tmp_path) == expected_by_day(fake, "2025-01-01", "2025-01-10")
