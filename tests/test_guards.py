@@ -283,6 +283,7 @@ def test_the_arrow_body_reader_keeps_the_servers_order_among_ties() -> None:
         ({"workspace_id": 31, "url_id": None}, {"workspace_id": 31}),
         ({"workspace_id": None, "url_id": 601}, {"url_id": 601}),
     ],
+    ids=["no-filters", "both-none", "url-none", "workspace-none"],
 )
 def test_a_none_filter_is_left_out_of_the_request_body(
     filters: dict[str, int | None], expected: dict[str, int]
