@@ -10,12 +10,14 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: help install regen check-regen lint format typecheck pytest test check build demo clean
+.PHONY: help install regen check-regen lint format typecheck pytest test test-matrix check build demo clean
 
 help:
 	@echo "make install      create .venv with everything pinned in uv.lock"
 	@echo "make demo         export a month from the built-in fake API, with a progress bar and a summary"
-	@echo "make test         lint, typecheck, check-regen and the test suite (what CI runs)"
+	@echo "make test         lint, typecheck, check-regen once, then the suite on every supported Python found (CI)"
+	@echo "make pytest       the test suite once, in .venv (the default Python): the quick loop"
+	@echo "make test-matrix  the test suite on each supported CPython found (3.11+, pyenv's too), in .nox/"
 	@echo "make regen        regenerate shortpen_api_client/_generated from openapi.yaml"
 	@echo "make check-regen  fail if the committed generated code differs from openapi.yaml"
 	@echo "make build        build the sdist and wheel into dist/"
@@ -54,7 +56,11 @@ pytest: install
 
 check: lint typecheck check-regen
 
-test: check pytest
+# The suite on each supported CPython found on the machine, each in its own locked env (noxfile.py).
+test-matrix: install
+	$(VENV)/bin/nox
+
+test: check test-matrix
 
 build: install
 	rm -rf dist
@@ -64,7 +70,7 @@ demo: install
 	$(VENV)/bin/shortpen demo
 
 clean:
-	rm -rf $(VENV) .tools dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .nox .tools dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
 # VCR cassettes (tests/cassettes/README.md): re-record from FakeShortPen, or from the real API.
 .PHONY: record record-live
