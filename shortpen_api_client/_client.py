@@ -15,6 +15,7 @@ import functools
 import random
 import threading
 import time
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +51,7 @@ from ._engine import (
 from ._generated.client import AuthenticatedClient
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
+from ._redact import LOG_SCRUBBER
 from ._retry import RetryPolicy
 from ._windows import Window, plan_windows
 from .errors import APITimeoutError, InvalidArgumentError, ShortPenError
@@ -133,6 +135,8 @@ class _BaseClient(Generic[H]):
             trust_env=_trust_env(self._settings),
         )
         self._generated: AuthenticatedClient | None = None
+        # httpcore's DEBUG records show response headers: scrub the token out of them while we live.
+        self._unhide: Callable[[], object] = weakref.finalize(self, LOG_SCRUBBER.hide(self._settings.token))
 
     @property
     def generated_client(self) -> AuthenticatedClient:
@@ -302,6 +306,7 @@ class ShortPen(_BaseClient[httpx.Client]):
             self._http.close()
         if self._generated is not None:
             self._generated.get_httpx_client().close()
+        self._unhide()
 
     def __enter__(self) -> Self:
         return self
@@ -639,6 +644,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             await self._http.aclose()
         if self._generated is not None:
             await self._generated.get_async_httpx_client().aclose()
+        self._unhide()
 
     async def __aenter__(self) -> Self:
         return self

@@ -12,13 +12,18 @@ plainly or encoded. ``scrub`` removes from the whole text:
 
 ``excerpt`` makes the short quote of a body that an error message shows: it scrubs first and cuts
 after, so that no cut can leave a fragment of the token that the scrub would not recognise.
+``LOG_SCRUBBER`` does the same for the records of httpx's and httpcore's loggers.
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import functools
+import logging
 import re
+import threading
+from collections.abc import Callable
 from typing import Final
 
 REDACTED: Final = "[redacted]"
@@ -110,3 +115,68 @@ def excerpt(content: bytes, secret: str | None = None, *, limit: int = EXCERPT_C
     if len(content) > HEAD_BYTES:
         text = text[: max(0, len(text) - reach(secret))]
     return " ".join(text.split())[:limit]
+
+
+class _LogScrubber(logging.Filter):
+    """Scrubs the tokens of the open clients out of the records of httpx's and httpcore's loggers.
+
+    httpcore's DEBUG records show each response's headers, which a hostile server may fill with the
+    token. One instance is added to those loggers once (it only runs for records whose level is
+    enabled); clients register their token while they are open (``hide``). The set of tokens is
+    replaced, never changed in place, so a record being filtered sees a consistent one.
+    """
+
+    LOGGERS: Final = (
+        "httpx",
+        "httpcore.connection",
+        "httpcore.http11",
+        "httpcore.http2",
+        "httpcore.proxy",
+        "httpcore.socks",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._counts: collections.Counter[str] = collections.Counter()
+        self._secrets: tuple[str, ...] = ()
+        self._installed = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = self._secrets
+        if secrets:
+            message = clean = record.getMessage()
+            for secret in secrets:
+                clean = scrub(clean, secret)
+            if clean != message:
+                record.msg, record.args = clean, None
+        return True
+
+    def hide(self, secret: str) -> Callable[[], None]:
+        """Scrub ``secret`` from now on; call the result to stop (once)."""
+        with self._lock:
+            if not self._installed:
+                for name in self.LOGGERS:
+                    logging.getLogger(name).addFilter(self)
+                self._installed = True
+            self._counts[secret] += 1
+            self._secrets = tuple(self._counts)
+        return functools.partial(self._forget, secret)
+
+    def _forget(self, secret: str) -> None:
+        with self._lock:
+            self._counts[secret] -= 1
+            if self._counts[secret] <= 0:
+                del self._counts[secret]
+            self._secrets = tuple(self._counts)
+
+    def hidden(self) -> int:
+        """How many distinct tokens are being scrubbed (for tests)."""
+        return len(self._secrets)
+
+
+LOG_SCRUBBER: Final = _LogScrubber()
+"""The one filter on httpx's and httpcore's loggers (``LOG_SCRUBBER.hide(token)``)."""

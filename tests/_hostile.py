@@ -35,12 +35,19 @@ class Received:
 
 
 class Hostile:
-    """``with Hostile(status, body, content_type) as server: ... server.url ... server.requests``."""
+    """``with Hostile(status, body, content_type, headers) as server: ... server.url ... server.requests``."""
 
-    def __init__(self, status: int = 200, body: bytes | str = b"", content_type: str = "text/plain") -> None:
+    def __init__(
+        self,
+        status: int = 200,
+        body: bytes | str = b"",
+        content_type: str = "text/plain",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.status = status
         self.body = body
         self.content_type = content_type
+        self.headers = dict(headers or {})
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         hostile = self
@@ -55,9 +62,12 @@ class Hostile:
                         Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
                     )
                     status, body, content_type = hostile.status, hostile.body, hostile.content_type
+                    headers = dict(hostile.headers)
                 payload = body.encode() if isinstance(body, str) else body
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

@@ -4,6 +4,7 @@ generated layer sends it to no proxy over plain http://; odd tokens are refused 
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import socket
@@ -14,7 +15,15 @@ from typing import Any
 import httpx
 import pytest
 
-from shortpen_api_client import AsyncShortPen, InvalidArgumentError, ShortPen, ShortPenError, generated
+from shortpen_api_client import (
+    AsyncShortPen,
+    AuthenticationError,
+    InvalidArgumentError,
+    ShortPen,
+    ShortPenError,
+    generated,
+)
+from shortpen_api_client._redact import LOG_SCRUBBER
 
 from ._hostile import ECHOES, Hostile, leaks, make_token
 from .test_cli import shortpen
@@ -145,10 +154,9 @@ def test_an_echoed_token_leaves_no_fragment_in_errors_or_logs(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.parametrize("echo", ["plain", "url-encoded", "base64-bearer"])
 async def test_an_echoed_token_leaves_no_fragment_in_async_errors(
-    echo: str, anyio_backend: str, caplog: pytest.LogCaptureFixture
+    echo: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     token = make_token(72)
@@ -214,9 +222,8 @@ def test_the_generated_client_sends_no_token_to_a_proxy_for_plain_http(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_the_async_generated_client_sends_no_token_to_a_proxy_for_plain_http(
-    monkeypatch: pytest.MonkeyPatch, anyio_backend: str
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with Hostile(200, ENVELOPE, "application/json") as target, Hostile(502, "proxy") as proxy:
         trust_a_proxy(monkeypatch, proxy.url)
@@ -322,10 +329,7 @@ def test_localhost_is_reached_without_a_dns_lookup(no_dns_for_localhost: list[st
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_localhost_is_reached_without_a_dns_lookup_async(
-    no_dns_for_localhost: list[str], anyio_backend: str
-) -> None:
+async def test_localhost_is_reached_without_a_dns_lookup_async(no_dns_for_localhost: list[str]) -> None:
     with Hostile(200, ENVELOPE, "application/json") as server:
         async with AsyncShortPen(TOKEN, base_url=f"http://LocalHost:{server.port}", max_retries=0) as sp:
             assert [e async for e in sp.clicks("2025-01-01", "2025-01-01")] == []
@@ -339,3 +343,59 @@ async def test_localhost_is_reached_without_a_dns_lookup_async(
 def test_names_under_localhost_are_refused_for_plain_http(host: str) -> None:
     with pytest.raises(InvalidArgumentError, match="use https://"):
         ShortPen(TOKEN, base_url=f"http://{host}:8000")
+
+
+# -- a token echoed in a response header: httpcore's DEBUG records show the headers --------------------------
+
+
+@pytest.mark.parametrize("echo", ["plain", "header", "base64-bearer"])
+def test_a_token_echoed_in_a_response_header_is_not_in_httpcore_debug_logs(
+    echo: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = make_token(40)
+    envelope = json.dumps({"success": False, "status_code": 401, "message": "no"})
+    with Hostile(401, envelope, "application/json", {"X-Echo": ECHOES[echo](token)}) as server:
+        with ShortPen(token, base_url=server.url, max_retries=0) as sp:
+            with pytest.raises(AuthenticationError):
+                list(sp.clicks("2025-01-01", "2025-01-01"))
+            generated.get_analytics.sync_detailed(client=sp.generated_client, body=body())
+    assert len(server.requests) == 2
+    headers_records = [r for r in caplog.records if "receive_response_headers.complete" in r.getMessage()]
+    assert len(headers_records) == 2  # httpcore did log the response headers, twice
+    assert all(b"X-Echo" in repr(r.getMessage()).encode() for r in headers_records)
+    assert not leaks(caplog.text, token)
+
+
+@pytest.mark.anyio
+async def test_a_token_echoed_in_a_response_header_is_not_in_async_debug_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = make_token(40)
+    with Hostile(200, ENVELOPE, "application/json", {"X-Echo": token}) as server:
+        async with AsyncShortPen(token, base_url=server.url) as sp:
+            assert [e async for e in sp.clicks("2025-01-01", "2025-01-01")] == []
+    assert any("receive_response_headers.complete" in r.getMessage() for r in caplog.records)
+    assert not leaks(caplog.text, token)
+
+
+def test_the_log_filter_scrubs_the_tokens_of_open_clients_only() -> None:
+    loggers = [logging.getLogger(name) for name in ("httpx", "httpcore.http11", "httpcore.connection")]
+    hidden = LOG_SCRUBBER.hidden()
+    first, second = ShortPen(TOKEN, base_url="http://127.0.0.1:9"), ShortPen("other-token")
+    twin = ShortPen(TOKEN, base_url="http://127.0.0.1:9")
+    assert LOG_SCRUBBER.hidden() == hidden + 2
+    assert all(
+        logger.filters.count(LOG_SCRUBBER) == 1 for logger in loggers
+    )  # one filter, however many clients
+    first.close()
+    assert LOG_SCRUBBER.hidden() == hidden + 2  # the twin still uses TOKEN
+    twin.close()
+    second.close()
+    second.close()  # closing twice forgets once
+    assert LOG_SCRUBBER.hidden() == hidden
+    third = ShortPen("third-token")
+    del third
+    gc.collect()
+    assert LOG_SCRUBBER.hidden() == hidden  # a client never closed is forgotten when collected
