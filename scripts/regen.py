@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import filecmp
 import hashlib
+import json
 import os
+import pprint
 import shutil
 import subprocess
 import sys
@@ -33,15 +35,41 @@ IGNORED = {"__pycache__", ".mypy_cache", ".ruff_cache"}
 
 
 def spec_module_text(spec: Path = SPEC) -> str:
-    """The source of ``_spec.py``: the spec's version and sha256, recorded at generation."""
+    """The source of ``_spec.py``: the spec's version, its sha256 and the whole document as data.
+
+    The wheel does not ship ``openapi.yaml`` and pyyaml is a development dependency, so the document
+    is recorded here as a Python literal (JSON types only): ``_schema.py`` derives the event and
+    request schemas from it, and the fake validates requests against it.
+    """
     raw = spec.read_bytes()
-    version = yaml.safe_load(raw)["info"]["version"]
-    return (
+    document = json.loads(json.dumps(yaml.safe_load(raw), default=str))  # YAML dates become text
+    text = (
         '"""Recorded by ``make regen`` (scripts/regen.py) from openapi.yaml; do not edit."""\n'
         "\n"
-        f"SPEC_VERSION = {str(version)!r}\n"
-        f"SPEC_SHA256 = {hashlib.sha256(raw).hexdigest()!r}\n"
-    ).replace("'", '"')
+        "from typing import Any, Final\n"
+        "\n"
+        f"SPEC_VERSION: Final = {str(document['info']['version'])!r}\n"
+        f"SPEC_SHA256: Final = {hashlib.sha256(raw).hexdigest()!r}\n"
+        f"SPEC: Final[dict[str, Any]] = {pprint.pformat(document, sort_dicts=False, width=100)}\n"
+        '"""openapi.yaml as data, in its own key order."""\n'
+    )
+    return _ruff_format(text, SPEC_MODULE)
+
+
+def _ruff_format(text: str, path: Path) -> str:
+    """``text`` formatted by the pinned ruff with the project's settings, as ``make lint`` expects."""
+    ruff = Path(sys.executable).parent / "ruff"
+    result = subprocess.run(
+        [str(ruff), "format", "--stdin-filename", str(path), "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"regen: ruff could not format {path.name}: {result.stderr.strip()}")
+    return result.stdout
 
 
 def generate(dest: Path) -> None:

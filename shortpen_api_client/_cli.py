@@ -31,6 +31,7 @@ from ._config import ENVIRONMENTS, TOKEN_ENV
 from ._engine import Progress
 from ._export import FORMATS, jsonl_encoder
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportReport, SyncReport, export_report
+from ._schema import EVENT
 from ._version import __version__
 from .errors import InvalidArgumentError, ShortPenError
 
@@ -413,14 +414,13 @@ def demo(output_dir: str, quiet: bool) -> None:
 
 
 def print_demo_summary(report: ExportReport, heavy_day: dt.date, *, expected: int) -> None:
-    countries, devices = top_values(report.path, report.format)
     table = Table(title="shortpen demo", show_header=False, title_justify="left")
     table.add_row("events", f"{report.events:,}")
     table.add_row("windows", str(report.windows))
     table.add_row("requests", f"{report.requests} ({report.retries} retries, {report.splits} splits)")
     table.add_row("seconds", f"{report.seconds:.2f}")
-    table.add_row("top countries", ", ".join(f"{k} {v:,}" for k, v in countries))
-    table.add_row("top devices", ", ".join(f"{k} {v:,}" for k, v in devices))
+    for name, top in top_values(report.path, report.format).items():
+        table.add_row(f"top {name}", ", ".join(f"{k} {v:,}" for k, v in top))
     table.add_row("file", f"{report.path} ({human_bytes(report.bytes)}, {report.format})")
     stdout.print(table)
     stdout.print(
@@ -433,22 +433,22 @@ def print_demo_summary(report: ExportReport, heavy_day: dt.date, *, expected: in
     stdout.print(f"The file holds exactly the {expected:,} events the fake API has for the month.")
 
 
-def top_values(path: Path, fmt: str, n: int = 5) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """The most frequent countries and device types in an exported file."""
-    countries: collections.Counter[str] = collections.Counter()
-    devices: collections.Counter[str] = collections.Counter()
+def top_values(path: Path, fmt: str, n: int = 3) -> dict[str, list[tuple[str, int]]]:
+    """The most frequent values of each optional text field of the spec's event, in an exported file."""
+    names = [f.name for f in EVENT if f.kind == "str" and not f.required]
+    counters: dict[str, collections.Counter[str]] = {name: collections.Counter() for name in names}
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path, columns=["country", "device_type"])
-        countries.update(c or "unknown" for c in table.column("country").to_pylist())
-        devices.update(d or "unknown" for d in table.column("device_type").to_pylist())
+        table = pq.read_table(path, columns=names)
+        for name in names:
+            counters[name].update(v or "(none)" for v in table.column(name).to_pylist())
     else:
         import json
 
         with path.open("rb") as lines:
             for line in lines:
                 event = json.loads(line)
-                countries[event.get("country") or "unknown"] += 1
-                devices[event.get("device_type") or "unknown"] += 1
-    return countries.most_common(n), devices.most_common(n)
+                for name in names:
+                    counters[name][event.get(name) or "(none)"] += 1
+    return {name: counter.most_common(n) for name, counter in counters.items()}

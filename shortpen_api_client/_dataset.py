@@ -43,6 +43,7 @@ from ._export import (
     resolve_format,
     write_bytes_atomically,
 )
+from ._schema import TIMESTAMP
 from .errors import InvalidArgumentError
 
 MANIFEST_NAME: Final = "_manifest.json"
@@ -318,7 +319,7 @@ def split_by_day(events: Iterable[Event], days: Iterable[date]) -> dict[date, li
     by_key: dict[str, list[Event]] = {day.isoformat(): [] for day in days}
     result = {date.fromisoformat(key): group for key, group in by_key.items()}
     for event in events:
-        created_at = event.get("created_at")
+        created_at = event.get(TIMESTAMP)
         key = created_at[:10] if isinstance(created_at, str) else None
         group = by_key.get(key) if key is not None else None
         if group is None:
@@ -333,7 +334,7 @@ def split_by_day(events: Iterable[Event], days: Iterable[date]) -> dict[date, li
 def _check_one_day(events: Sequence[Event], day: date) -> None:
     key = day.isoformat()
     for event in events:
-        created_at = event.get("created_at")
+        created_at = event.get(TIMESTAMP)
         if not isinstance(created_at, str) or created_at[:10] != key:
             raise ValueError(f"event {event.get('id')!r} has created_at {created_at!r}, not on {key}")
 
@@ -346,12 +347,12 @@ def utc_offsets(events: Sequence[Event]) -> tuple[str, ...]:
 
     Fast path: the usual form ends in ``+HH:MM``, so only distinct 6-character tails are looked at.
     """
-    tails = {event["created_at"][-6:] for event in events}
+    tails = {event[TIMESTAMP][-6:] for event in events}
     if all(_OFFSET.fullmatch(tail) for tail in tails):
         return tuple(sorted(tails))
     offsets = set()
     for event in events:
-        offset = datetime.fromisoformat(event["created_at"]).utcoffset()
+        offset = datetime.fromisoformat(event[TIMESTAMP]).utcoffset()
         if offset is None:
             raise ValueError(f"event {event.get('id')!r}: created_at {event['created_at']!r} has no offset")
         offsets.add(_format_offset(offset))

@@ -19,8 +19,8 @@ from typing import Any, Final
 import attrs
 
 from ._generated.models import AnalyticsEvent
-from ._generated.types import UNSET
 from ._redact import excerpt, scrub
+from ._schema import BY_NAME, EVENT_NAMES
 from .errors import (
     APIStatusError,
     AuthenticationError,
@@ -123,29 +123,39 @@ def status_error(
 
 # -- events to models ---------------------------------------------------------------------------------
 
-_REQUIRED: Final = ("id", "workspace_id", "organization_id", "url_id", "domain", "created_at")
-_OPTIONAL: Final = ("url_slug", "device_type", "platform", "browser", "country", "referrer")
-_KNOWN: Final = frozenset(_REQUIRED + _OPTIONAL)
+
+def _builder_source(init: Sequence[str]) -> str:
+    """Source of ``build(event)``: ``AnalyticsEvent(...)`` with positional arguments in the model's
+    ``__init__`` order (keywords cost half as much again), each read from the event by the derived
+    schema: a required key by subscription, an optional one by ``get`` (absent and null are None),
+    dates and date-times parsed as the generated ``from_dict`` parses them."""
+    args = []
+    for name in init:
+        field = BY_NAME[name]
+        value = f"event[{name!r}]" if field.required else f"get({name!r})"
+        parse = {"datetime": "parse_datetime", "date": "parse_date"}.get(field.kind)
+        if parse is not None:
+            value = (
+                f"{parse}({value})" if field.required else f"(None if (v := {value}) is None else {parse}(v))"
+            )
+        args.append(value)
+    return "def build(event, get):\n    return cls(" + ", ".join(args) + ")\n"
 
 
-def _model_is_as_written_for() -> bool:
-    """Whether ``AnalyticsEvent.__init__`` still takes exactly these fields, in this order.
-
-    ``iter_models`` calls it with positional arguments (keywords cost half as much again); checked
-    once, at import. If a regenerated model differs, ``iter_models`` uses ``from_dict`` (and a test
-    fails, so that ``iter_models`` gets updated).
-    """
-    fields: Sequence[Any] = attrs.fields(AnalyticsEvent)  # attrs.Attribute objects (types differ: Any)
-    init = tuple(f.name for f in fields if f.init)
-    extra = [f for f in fields if not f.init]
-    return (
-        init == (*_REQUIRED, *_OPTIONAL)
-        and [f.name for f in extra] == ["additional_properties"]
-        and all(f.default is attrs.NOTHING for f in fields[: len(_REQUIRED)])
-    )
+def _compile_builder() -> Callable[[Event, Callable[[str], Any]], AnalyticsEvent]:
+    init = [a.name for a in attrs.fields(AnalyticsEvent) if a.init]
+    namespace: dict[str, Any] = {
+        "cls": AnalyticsEvent,
+        "parse_datetime": dt.datetime.fromisoformat,
+        "parse_date": dt.date.fromisoformat,
+    }
+    exec(compile(_builder_source(init), "<shortpen_api_client._decode.build>", "exec"), namespace)  # noqa: S102  (our own source, from the derived schema, as attrs does for __init__)
+    build: Callable[[Event, Callable[[str], Any]], AnalyticsEvent] = namespace["build"]
+    return build
 
 
-FAST_MODELS: Final = _model_is_as_written_for()
+_build = _compile_builder()
+_KNOWN: Final = frozenset(EVENT_NAMES)
 
 
 def iter_models(events: Sequence[Event]) -> Iterator[AnalyticsEvent]:
@@ -160,34 +170,15 @@ def iter_models(events: Sequence[Event]) -> Iterator[AnalyticsEvent]:
     event the fast path cannot take (a missing required key, a ``created_at`` that is not ISO 8601, an
     item that is not an object) goes through ``from_dict``, which raises exactly what it raises.
     """
-    if not FAST_MODELS:  # pragma: no cover - only if a regenerated model no longer fits this code
-        yield from map(AnalyticsEvent.from_dict, events)
-        return
     try:
         extras = not _KNOWN.issuperset(set().union(*events))
     except Exception:  # an item that is not a mapping of keys: the loop sends it to from_dict
         extras = True
-    cls = AnalyticsEvent
-    parse = dt.datetime.fromisoformat
-    unset = UNSET
+    build = _build
     known = _KNOWN
     for event in events:
         try:
-            get = event.get
-            model = cls(
-                event["id"],
-                event["workspace_id"],
-                event["organization_id"],
-                event["url_id"],
-                event["domain"],
-                parse(event["created_at"]),
-                get("url_slug", unset),
-                get("device_type", unset),
-                get("platform", unset),
-                get("browser", unset),
-                get("country", unset),
-                get("referrer", unset),
-            )
+            model = build(event, event.get)
             if extras:
                 model.additional_properties = {k: v for k, v in event.items() if k not in known}
         except (KeyError, TypeError, ValueError, AttributeError):

@@ -23,7 +23,6 @@ import httpx
 from . import _decode
 from ._generated.api.analytics import get_analytics
 from ._generated.models import AnalyticsRequest
-from ._generated.types import UNSET
 from ._redact import scrub
 from ._retry import (
     SPLIT_AT_ONCE_STATUSES,
@@ -33,6 +32,7 @@ from ._retry import (
     parse_retry_after,
     should_retry,
 )
+from ._schema import TIMESTAMP
 from ._version import __version__
 from ._windows import Window
 from .errors import (
@@ -141,8 +141,8 @@ def request_kwargs(window: Window, workspace_id: int | None, url_id: int | None)
     body = AnalyticsRequest(
         start=window.start,
         end=window.end,
-        workspace_id=UNSET if workspace_id is None else workspace_id,
-        url_id=UNSET if url_id is None else url_id,
+        workspace_id=workspace_id,
+        url_id=url_id,
     )
     return get_analytics._get_kwargs(body=body)
 
@@ -167,7 +167,7 @@ def interpret(response: httpx.Response, content: bytes, window: Window, secret: 
     )
 
 
-_CREATED_AT = operator.itemgetter("created_at")
+_CREATED_AT = operator.itemgetter(TIMESTAMP)
 
 
 def ascending(events: list[Event], window: Window) -> list[Event]:
@@ -189,7 +189,7 @@ def ascending(events: list[Event], window: Window) -> list[Event]:
 
 def _instant(event: Event) -> dt.datetime:
     """The sort key: the instant (a stable sort keeps the server's order among equal instants)."""
-    return dt.datetime.fromisoformat(event["created_at"])
+    return dt.datetime.fromisoformat(event[TIMESTAMP])
 
 
 def transport_error(exc: httpx.TransportError, window: Window) -> APIConnectionError:

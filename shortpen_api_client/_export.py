@@ -19,7 +19,7 @@ What each format keeps of an event:
 - ``jsonl``: lossless. Every key the server sent, unknown ones included, in the order received, and
   ``created_at`` exactly as sent (with the account's UTC offset). Compact, UTF-8, one event a line.
   Encoded with orjson when the ``speedups`` extra is installed, else with the stdlib ``json``.
-- ``csv``: a header of the spec's fields in spec order (:data:`FIELDS`), one row per event, empty
+- ``csv``: a header of the spec's fields in spec order (``_schema.EVENT``), one row per event, empty
   cells for missing or null values, ``created_at`` as sent. Keys the spec does not define are
   dropped: the columns are fixed so that every file of a range has the same header.
 - ``parquet``: the spec's fields as typed columns (int64 ids, strings, ``created_at`` a
@@ -50,6 +50,7 @@ from typing import Any, BinaryIO, Final, Protocol
 
 import attrs
 
+from ._schema import EVENT, EVENT_NAMES, TIMESTAMP, arrow_type
 from ._spec import SPEC_SHA256
 from ._version import __version__
 from .errors import InvalidArgumentError
@@ -58,28 +59,6 @@ Event = dict[str, Any]
 
 FORMATS: Final = ("jsonl", "csv", "parquet")
 """The formats :func:`open_writer` writes; also the file suffixes it recognises."""
-
-FIELDS: Final = (
-    "id",
-    "workspace_id",
-    "organization_id",
-    "url_id",
-    "domain",
-    "url_slug",
-    "device_type",
-    "platform",
-    "browser",
-    "country",
-    "referrer",
-    "created_at",
-)
-"""``AnalyticsEvent``'s properties in the spec's order: the CSV header and the Parquet columns.
-
-Written out because the generated model declares required fields first, so its order is not the
-spec's; tests check this tuple against both ``openapi.yaml`` and the generated model.
-"""
-
-INT_FIELDS: Final = frozenset({"id", "workspace_id", "organization_id", "url_id"})
 
 ROW_GROUP_ROWS: Final = 100_000
 """Default Parquet row-group size: small batches are buffered until they reach it."""
@@ -423,12 +402,12 @@ class _CsvSink:
     def __init__(self, file: BinaryIO) -> None:
         self._text = io.TextIOWrapper(file, encoding="utf-8", newline="")
         self._writer = csv.writer(self._text)
-        self._writer.writerow(FIELDS)
+        self._writer.writerow(EVENT_NAMES)
 
     def encode(self, events: Sequence[Event]) -> str:
         # csv writes None as an empty cell, so a missing key and a null look the same.
         text = io.StringIO(newline="")
-        csv.writer(text).writerows([[event.get(name) for name in FIELDS] for event in events])
+        csv.writer(text).writerows([[event.get(name) for name in EVENT_NAMES] for event in events])
         return text.getvalue()
 
     def encode_body(self, content: bytes) -> None:
@@ -460,10 +439,17 @@ def import_pyarrow() -> Any:
 def parquet_schema() -> Any:
     """The Arrow schema of a Parquet export, with this client's version and spec hash as metadata."""
     pa = import_pyarrow()
-    types = {name: pa.int64() if name in INT_FIELDS else pa.string() for name in FIELDS}
-    types["created_at"] = pa.timestamp("us", tz="UTC")
     metadata = {"shortpen_api_client.version": __version__, "shortpen_api_client.spec_sha256": SPEC_SHA256}
-    return pa.schema(list(types.items()), metadata=metadata)
+    return pa.schema([pa.field(f.name, arrow_type(f, pa)) for f in EVENT], metadata=metadata)
+
+
+#: Columns read as text first and converted by Arrow afterwards (ISO dates and date-times).
+_PARSED: Final = tuple(i for i, f in enumerate(EVENT) if f.kind in ("date", "datetime"))
+
+
+def _as_text(pa: Any, schema: Any) -> list[Any]:
+    """The schema's fields, with the parsed columns (dates, date-times) typed as strings."""
+    return [pa.field(f.name, pa.string()) if i in _PARSED else f for i, f in enumerate(schema)]
 
 
 def events_to_table(events: Sequence[Event], schema: Any) -> Any:
@@ -475,13 +461,14 @@ def events_to_table(events: Sequence[Event], schema: Any) -> Any:
     column, for the error message.
     """
     pa = import_pyarrow()
-    as_text = [pa.field(f.name, pa.string()) if f.name == "created_at" else f for f in schema]
+    as_text = _as_text(pa, schema)
     try:
         columns = pa.array(events, type=pa.struct(as_text)).flatten()
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         _raise_for_bad_column(pa, events, as_text)
         raise
-    columns[-1] = _timestamps(pa, columns[-1], events)
+    for i in _PARSED:
+        columns[i] = _parse_column(pa, schema[i], columns[i], events)
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -500,7 +487,7 @@ def body_to_table(content: bytes, schema: Any) -> Any:
     import pyarrow.compute as pc
     import pyarrow.json as pj
 
-    as_text = [pa.field(f.name, pa.string()) if f.name == "created_at" else f for f in schema]
+    as_text = _as_text(pa, schema)
     envelope = pa.schema([("success", pa.bool_()), ("data", pa.list_(pa.struct(as_text)))])
     try:
         read = pj.read_json(
@@ -517,13 +504,13 @@ def body_to_table(content: bytes, schema: Any) -> Any:
         if events.null_count:
             return None
         columns = events.flatten()
-        created_at = columns[-1]
-        if created_at.null_count:
+        for i in _PARSED:
+            columns[i] = columns[i].cast(schema[i].type)
+        instants = columns[schema.get_field_index(TIMESTAMP)]
+        if instants.null_count:
             return None
-        instants = created_at.cast(pa.timestamp("us", tz="UTC"))
         if len(instants) > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
             return None
-        columns[-1] = instants
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
     return pa.Table.from_arrays(columns, schema=schema)
@@ -537,8 +524,18 @@ def _raise_for_bad_column(pa: Any, events: Sequence[Event], fields: list[Any]) -
             raise ValueError(f"cannot store {field.name!r} as {field.type} in Parquet: {exc}") from exc
 
 
-def _timestamps(pa: Any, text: Any, events: Sequence[Event]) -> Any:
-    """Parse the ``created_at`` string column into UTC instants, offsets applied.
+def _parse_column(pa: Any, field: Any, text: Any, events: Sequence[Event]) -> Any:
+    """A date or date-time column, from its text."""
+    if pa.types.is_timestamp(field.type):
+        return _timestamps(pa, field.name, text, events)
+    try:
+        return text.cast(field.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise ValueError(f"cannot store {field.name!r} as {field.type} in Parquet: {exc}") from exc
+
+
+def _timestamps(pa: Any, name: str, text: Any, events: Sequence[Event]) -> Any:
+    """Parse a date-time string column into UTC instants, offsets applied.
 
     Arrow's own ISO-8601 cast (vectorised, in C++) handles the server's usual form
     (``2025-01-01T00:00:00+01:00``, also ``Z`` and up to 6 fractional digits); if it rejects a value
@@ -558,9 +555,9 @@ def _timestamps(pa: Any, text: Any, events: Sequence[Event]) -> Any:
         try:
             instant = datetime.fromisoformat(value)
         except ValueError as exc:
-            raise ValueError(f"event {event.get('id')!r}: created_at {value!r} is not a date-time") from exc
+            raise ValueError(f"event {event.get('id')!r}: {name} {value!r} is not a date-time") from exc
         if instant.tzinfo is None:
-            raise ValueError(f"event {event.get('id')!r}: created_at {value!r} has no UTC offset")
+            raise ValueError(f"event {event.get('id')!r}: {name} {value!r} has no UTC offset")
         parsed.append(instant)
     return pa.array(parsed, type=utc)
 

@@ -252,7 +252,7 @@ def test_demo_exports_a_month_and_summarises_it(tmp_path: Path) -> None:
     result = shortpen("demo", "--output-dir", str(tmp_path / "demo"), "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    for label in ("events", "windows", "requests", "seconds", "top countries", "top devices", "file"):
+    for label in ("events", "windows", "requests", "seconds", "top country", "top device_type", "file"):
         assert label in result.stdout
     assert "The file holds exactly the" in result.stdout
     (export,) = (tmp_path / "demo").glob("clicks-2025-03.*")

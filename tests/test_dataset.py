@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from shortpen_api_client import SPEC_SHA256, __version__
 from shortpen_api_client._dataset import MANIFEST_NAME, Dataset, ManifestError, split_by_day, utc_offsets
-from shortpen_api_client._export import FIELDS
+from shortpen_api_client._schema import EVENT_NAMES as FIELDS
 
 from ._dataset_writer import DAYS, expected_events
 

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shortpen_api_client import AsyncShortPen, ServerError, ShortPen
-from shortpen_api_client._export import FIELDS
+from shortpen_api_client._schema import EVENT_NAMES as FIELDS
 from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
 
 from .conftest import ROOT

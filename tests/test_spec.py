@@ -14,7 +14,7 @@ from .conftest import SPEC_PATH
 
 def test_spec_version_is_the_specs_info_version() -> None:
     spec = yaml.safe_load(SPEC_PATH.read_bytes())
-    assert shortpen_api_client.SPEC_VERSION == spec["info"]["version"] == "1.0.0"
+    assert spec["info"]["version"] == shortpen_api_client.SPEC_VERSION
 
 
 def test_openapi_yaml_was_not_edited_without_make_regen() -> None:

@@ -7,8 +7,6 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="AnalyticsEvent")
 
 
@@ -22,12 +20,12 @@ class AnalyticsEvent:
         url_id (int):  Example: 501.
         domain (str):  Example: go.shortpen.com.
         created_at (datetime.datetime):
-        url_slug (str | Unset):  Example: summer-2025.
-        device_type (str | Unset):  Example: mobile.
-        platform (str | Unset):  Example: iOS.
-        browser (str | Unset):  Example: Safari.
-        country (str | Unset):  Example: US.
-        referrer (str | Unset):  Example: https://news.example.com.
+        url_slug (str | None):  Example: summer-2025.
+        device_type (str | None):  Example: mobile.
+        platform (str | None):  Example: iOS.
+        browser (str | None):  Example: Safari.
+        country (str | None):  Example: US.
+        referrer (str | None):  Example: https://news.example.com.
     """
 
     id: int
@@ -36,12 +34,12 @@ class AnalyticsEvent:
     url_id: int
     domain: str
     created_at: datetime.datetime
-    url_slug: str | Unset = UNSET
-    device_type: str | Unset = UNSET
-    platform: str | Unset = UNSET
-    browser: str | Unset = UNSET
-    country: str | Unset = UNSET
-    referrer: str | Unset = UNSET
+    url_slug: str | None = None
+    device_type: str | None = None
+    platform: str | None = None
+    browser: str | None = None
+    country: str | None = None
+    referrer: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,17 +79,17 @@ class AnalyticsEvent:
                 "created_at": created_at,
             }
         )
-        if url_slug is not UNSET:
+        if url_slug is not None:
             field_dict["url_slug"] = url_slug
-        if device_type is not UNSET:
+        if device_type is not None:
             field_dict["device_type"] = device_type
-        if platform is not UNSET:
+        if platform is not None:
             field_dict["platform"] = platform
-        if browser is not UNSET:
+        if browser is not None:
             field_dict["browser"] = browser
-        if country is not UNSET:
+        if country is not None:
             field_dict["country"] = country
-        if referrer is not UNSET:
+        if referrer is not None:
             field_dict["referrer"] = referrer
 
         return field_dict
@@ -111,17 +109,17 @@ class AnalyticsEvent:
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
-        url_slug = d.pop("url_slug", UNSET)
+        url_slug = d.pop("url_slug", None)
 
-        device_type = d.pop("device_type", UNSET)
+        device_type = d.pop("device_type", None)
 
-        platform = d.pop("platform", UNSET)
+        platform = d.pop("platform", None)
 
-        browser = d.pop("browser", UNSET)
+        browser = d.pop("browser", None)
 
-        country = d.pop("country", UNSET)
+        country = d.pop("country", None)
 
-        referrer = d.pop("referrer", UNSET)
+        referrer = d.pop("referrer", None)
 
         analytics_event = cls(
             id=id,

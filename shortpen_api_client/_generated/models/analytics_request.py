@@ -7,8 +7,6 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="AnalyticsRequest")
 
 
@@ -18,14 +16,14 @@ class AnalyticsRequest:
     Attributes:
         start (datetime.date): Inclusive start date for the time range.
         end (datetime.date): Inclusive end date for the time range.
-        workspace_id (int | Unset): Workspace scope. Defaults to the first workspace when omitted.
-        url_id (int | Unset): Optional link ID filter to narrow analytics.
+        workspace_id (int | None): Workspace scope. Defaults to the first workspace when omitted.
+        url_id (int | None): Optional link ID filter to narrow analytics.
     """
 
     start: datetime.date
     end: datetime.date
-    workspace_id: int | Unset = UNSET
-    url_id: int | Unset = UNSET
+    workspace_id: int | None = None
+    url_id: int | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,9 +43,9 @@ class AnalyticsRequest:
                 "end": end,
             }
         )
-        if workspace_id is not UNSET:
+        if workspace_id is not None:
             field_dict["workspace_id"] = workspace_id
-        if url_id is not UNSET:
+        if url_id is not None:
             field_dict["url_id"] = url_id
 
         return field_dict
@@ -59,9 +57,9 @@ class AnalyticsRequest:
 
         end = datetime.date.fromisoformat(d.pop("end"))
 
-        workspace_id = d.pop("workspace_id", UNSET)
+        workspace_id = d.pop("workspace_id", None)
 
-        url_id = d.pop("url_id", UNSET)
+        url_id = d.pop("url_id", None)
 
         analytics_request = cls(
             start=start,

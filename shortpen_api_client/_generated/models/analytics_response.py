@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 if TYPE_CHECKING:
     from ..models.analytics_event import AnalyticsEvent
 
@@ -22,13 +20,13 @@ class AnalyticsResponse:
         success (bool):  Example: True.
         status_code (int):  Example: 200.
         data (list[AnalyticsEvent]):
-        message (str | Unset):
+        message (str | None):
     """
 
     success: bool
     status_code: int
     data: list[AnalyticsEvent]
-    message: str | Unset = UNSET
+    message: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,7 +50,7 @@ class AnalyticsResponse:
                 "data": data,
             }
         )
-        if message is not UNSET:
+        if message is not None:
             field_dict["message"] = message
 
         return field_dict
@@ -73,7 +71,7 @@ class AnalyticsResponse:
 
             data.append(data_item)
 
-        message = d.pop("message", UNSET)
+        message = d.pop("message", None)
 
         analytics_response = cls(
             success=success,

@@ -6,8 +6,6 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="ErrorResponse")
 
 
@@ -18,13 +16,13 @@ class ErrorResponse:
         success (bool):  Example: False.
         status_code (int):  Example: 401.
         message (str):  Example: There was an error while processing your request..
-        data (Any | Unset): Optional payload returned for additional context.
+        data (Any | None): Optional payload returned for additional context.
     """
 
     success: bool
     status_code: int
     message: str
-    data: Any | Unset = UNSET
+    data: Any | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,7 +43,7 @@ class ErrorResponse:
                 "message": message,
             }
         )
-        if data is not UNSET:
+        if data is not None:
             field_dict["data"] = data
 
         return field_dict
@@ -59,7 +57,7 @@ class ErrorResponse:
 
         message = d.pop("message")
 
-        data = d.pop("data", UNSET)
+        data = d.pop("data", None)
 
         error_response = cls(
             success=success,
