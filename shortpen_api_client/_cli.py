@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, Tim
 from rich.progress import Progress as Bar
 from rich.table import Table
 
+from . import _redact as redact
 from ._client import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
@@ -40,9 +41,9 @@ stdout = Console(highlight=False, soft_wrap=True)
 
 
 def scrub(message: str) -> str:
-    """Never print the token, whatever an error message may contain."""
+    """Never print the token (in any form it may be quoted in), whatever an error message contains."""
     token = os.environ.get(TOKEN_ENV)
-    return message.replace(token, "***") if token and len(token) >= 4 else message
+    return redact.scrub(message, token if token and len(token) >= 4 else None)
 
 
 def fail(message: str, status: int) -> None:

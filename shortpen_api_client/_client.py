@@ -15,6 +15,7 @@ import functools
 import random
 import threading
 import time
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +24,15 @@ from typing import Generic, Self, TypeVar
 import attrs
 import httpx
 
-from ._config import check_id, check_int, check_seconds, parse_range, resolve_base_url, resolve_token
+from ._config import (
+    check_id,
+    check_int,
+    check_seconds,
+    connect_address,
+    parse_range,
+    resolve_base_url,
+    resolve_token,
+)
 from ._decode import checked_models, iter_models
 from ._engine import (
     USER_AGENT,
@@ -42,6 +51,7 @@ from ._engine import (
 from ._generated.client import AuthenticatedClient
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
+from ._redact import LOG_SCRUBBER
 from ._retry import RetryPolicy
 from ._windows import Window, plan_windows
 from .errors import APITimeoutError, InvalidArgumentError, ShortPenError
@@ -106,7 +116,9 @@ class _BaseClient(Generic[H]):
             policy=RetryPolicy(max_retries=check_int(max_retries, "max_retries", minimum=0)),
         )
         path = request_kwargs(Window(dt.date.min, dt.date.min), None, None)["url"]
-        self._url = self._settings.base_url + path
+        # http://localhost is connected at 127.0.0.1 (never resolved through DNS), Host kept.
+        self._connect_base, self._host_header = connect_address(self._settings.base_url)
+        self._url = self._connect_base + path
         self._progress = progress
         self._clock = clock
         self._rng = rng
@@ -123,6 +135,8 @@ class _BaseClient(Generic[H]):
             trust_env=_trust_env(self._settings),
         )
         self._generated: AuthenticatedClient | None = None
+        # httpcore's DEBUG records show response headers: scrub the token out of them while we live.
+        self._unhide: Callable[[], object] = weakref.finalize(self, LOG_SCRUBBER.hide(self._settings.token))
 
     @property
     def generated_client(self) -> AuthenticatedClient:
@@ -214,18 +228,19 @@ class _BaseClient(Generic[H]):
             kwargs["method"],
             self._url,
             json=kwargs["json"],
-            headers={**kwargs["headers"], **self._settings.headers()},
+            headers={**kwargs["headers"], **self._settings.headers(), **self._host_header},
             timeout=httpx.Timeout(timeout),
         )
 
     def _generated_client(self) -> AuthenticatedClient:
         s = self._settings
         return AuthenticatedClient(
-            base_url=s.base_url,
+            base_url=self._connect_base,
             token=s.token,
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT, **self._host_header},
             timeout=httpx.Timeout(s.timeout),
             follow_redirects=False,
+            httpx_args={"trust_env": _trust_env(s)},  # the facade's proxy policy, not httpx's default
         )
 
 
@@ -291,6 +306,7 @@ class ShortPen(_BaseClient[httpx.Client]):
             self._http.close()
         if self._generated is not None:
             self._generated.get_httpx_client().close()
+        self._unhide()
 
     def __enter__(self) -> Self:
         return self
@@ -394,7 +410,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         def fill() -> None:
             while len(pending) < limit and (planned := next(windows, None)) is not None:
                 index, window = planned
-                decode = functools.partial(_decode_window, convert, from_body)
+                decode = functools.partial(_decode_window, convert, from_body, self._settings.token)
                 turn = functools.partial(decoder.run, index)
                 pending.append((window, pool.submit(self._fetch_window, run, window, decode, turn)))
 
@@ -523,6 +539,7 @@ def _as_is(events: list[Event]) -> list[Event]:
 def _decode_window(
     convert: Callable[[list[Event]], C],
     from_body: Callable[[bytes], C | None] | None,
+    secret: str,
     response: httpx.Response,
     content: bytes,
     window: Window,
@@ -532,7 +549,7 @@ def _decode_window(
         converted = from_body(content)
         if converted is not None:
             return converted
-    return convert(interpret(response, content, window))
+    return convert(interpret(response, content, window, secret))
 
 
 _Received = tuple[httpx.Response, bytes]
@@ -627,6 +644,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             await self._http.aclose()
         if self._generated is not None:
             await self._generated.get_async_httpx_client().aclose()
+        self._unhide()
 
     async def __aenter__(self) -> Self:
         return self
@@ -752,7 +770,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
                     phase="read",
                     window=window.as_tuple(),
                 ) from None
-            events = interpret(response, response.content, window)
+            events = interpret(response, response.content, window, self._settings.token)
         except (httpx.TransportError, ShortPenError) as exc:
             return failure(exc, window, status=status, elapsed=run.clock() - started)
         return Outcome(events=events, status=status, elapsed=run.clock() - started)

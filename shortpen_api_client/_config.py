@@ -75,20 +75,54 @@ def resolve_token(token: str | None, environ: Mapping[str, str] | None = None) -
         raise InvalidArgumentError(
             f"no API token: pass token=... or set the {TOKEN_ENV} environment variable"
         )
-    if not isinstance(value, str) or value != value.strip() or any(c in value for c in "\r\n"):
-        raise InvalidArgumentError(
-            "the API token must be a string without surrounding whitespace or newlines"
-        )
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"the API token must be a string, got {type(value).__name__}")
+    for position, char in enumerate(value):
+        if not "\x21" <= char <= "\x7e":  # visible ASCII only (RFC 6750's b64token is a subset)
+            raise InvalidArgumentError(
+                f"the API token contains {_odd(char)} at position {position}; a token is visible "
+                "ASCII characters only (the token is not shown here)"
+            )
     return value
 
 
+def _odd(char: str) -> str:
+    """What is wrong with a character of the token, without showing it."""
+    if char == " ":
+        return "a space"
+    if char.isascii():
+        return "a control character"
+    return "a non-ASCII character"
+
+
+LOCALHOST = "localhost"
+LOCALHOST_ADDRESS = "127.0.0.1"
+"""Where ``http://localhost`` is connected: the client never asks DNS about ``localhost``."""
+
+
 def is_loopback(host: str) -> bool:
-    if host.lower() in {"localhost", "localhost."} or host.lower().endswith(".localhost"):
+    """Whether plain http:// may carry the token to ``host``: a literal loopback address
+    (127.0.0.0/8, ::1) or ``localhost`` itself, which the client connects to without DNS. Names
+    that DNS resolves (``foo.localhost``, ``localhost.``) are not: a resolver would choose where the
+    clear-text token goes."""
+    if host.lower() == LOCALHOST:
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
     except ValueError:
         return False
+
+
+def connect_address(base_url: str) -> tuple[str, dict[str, str]]:
+    """The base URL to connect to, and the ``Host`` header to send with it.
+
+    ``http://localhost[:port]`` is connected at 127.0.0.1 with ``Host: localhost[:port]`` (no DNS
+    lookup, as browsers treat ``localhost``); any other base URL as it is, with httpx's own Host.
+    """
+    url = httpx.URL(base_url)
+    if url.scheme == "http" and url.host.lower() == LOCALHOST:
+        return str(url.copy_with(host=LOCALHOST_ADDRESS)).rstrip("/"), {"Host": url.netloc.decode("ascii")}
+    return base_url, {}
 
 
 def resolve_base_url(base_url: str | None, environment: str, environ: Mapping[str, str] | None = None) -> str:
@@ -112,7 +146,7 @@ def resolve_base_url(base_url: str | None, environment: str, environ: Mapping[st
     if url.scheme == "http" and not is_loopback(url.host):
         raise InvalidArgumentError(
             f"refusing to send the token over plain http:// to {url.host}; use https:// "
-            "(http:// is only allowed for loopback hosts such as 127.0.0.1)"
+            "(http:// is only allowed to a loopback address, 127.0.0.0/8 or ::1, or to localhost)"
         )
     if url.userinfo:
         raise InvalidArgumentError("base_url must not contain credentials; pass token=... instead")

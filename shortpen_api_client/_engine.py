@@ -23,6 +23,7 @@ import httpx
 from . import _decode
 from ._generated.api.analytics import get_analytics
 from ._generated.models import AnalyticsRequest
+from ._redact import scrub
 from ._retry import (
     SPLIT_AT_ONCE_STATUSES,
     RetryPolicy,
@@ -146,11 +147,14 @@ def request_kwargs(window: Window, workspace_id: int | None, url_id: int | None)
     return get_analytics._get_kwargs(body=body)
 
 
-def interpret(response: httpx.Response, content: bytes, window: Window) -> list[Event]:
-    """Events of a successful response; raises the matching ``ShortPenError`` otherwise."""
+def interpret(response: httpx.Response, content: bytes, window: Window, secret: str) -> list[Event]:
+    """Events of a successful response; raises the matching ``ShortPenError`` otherwise (with
+    ``secret``, the token, taken out of any server text it quotes before that text is cut)."""
     content_type = response.headers.get("content-type", "")
     if response.status_code == 200:
-        events = _decode.decode_events(content, content_type=content_type, window=window.as_tuple())
+        events = _decode.decode_events(
+            content, content_type=content_type, window=window.as_tuple(), secret=secret
+        )
         return ascending(events, window)
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     raise _decode.status_error(
@@ -159,6 +163,7 @@ def interpret(response: httpx.Response, content: bytes, window: Window) -> list[
         content_type=content_type,
         retry_after=retry_after,
         window=window.as_tuple(),
+        secret=secret,
     )
 
 
@@ -198,12 +203,11 @@ def transport_error(exc: httpx.TransportError, window: Window) -> APIConnectionE
 
 
 def redact(error: ShortPenError, secret: str) -> ShortPenError:
-    """The error with ``secret`` taken out of its message: server text (an error page echoing the
-    request's headers, say) must not carry the token into an exception or a log."""
-    if secret and secret in str(error):
-        error.args = tuple(a.replace(secret, "[redacted]") if isinstance(a, str) else a for a in error.args)
-        if isinstance(error, APIStatusError):
-            error.message = error.message.replace(secret, "[redacted]")
+    """The error with ``secret`` (in any form ``_redact.scrub`` knows) taken out of its message: the
+    last guard before an exception or a log line (the decoder already scrubbed what it quoted)."""
+    error.args = tuple(scrub(a, secret) if isinstance(a, str) else a for a in error.args)
+    if isinstance(error, APIStatusError):
+        error.message = scrub(error.message, secret)
     return error
 
 
