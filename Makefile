@@ -10,14 +10,15 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: help install regen check-regen lint format typecheck pytest test check build demo clean
+.PHONY: help install regen check-regen api-check lint format typecheck pytest test check build demo clean
 
 help:
 	@echo "make install      create .venv with everything pinned in uv.lock"
 	@echo "make demo         export a month from the built-in fake API, with a progress bar and a summary"
-	@echo "make test         lint, typecheck, check-regen and the test suite (what CI runs)"
-	@echo "make regen        regenerate shortpen_api_client/_generated from openapi.yaml"
-	@echo "make check-regen  fail if the committed generated code differs from openapi.yaml"
+	@echo "make test         lint, typecheck, check-regen, api-check and the test suite (what CI runs)"
+	@echo "make regen        regenerate shortpen_api_client/_generated from openapi.yaml; report spec changes"
+	@echo "make check-regen  fail if the committed generated code differs from openapi.yaml (shows the diff)"
+	@echo "make api-check    fail on a breaking change since the last release without a version bump"
 	@echo "make build        build the sdist and wheel into dist/"
 	@echo "make bench        benchmark ratios against a hand-written httpx script (benchmarks/RESULTS.md)"
 	@echo "make record       re-record the VCR cassettes from the fake (make record-live: the real API)"
@@ -38,6 +39,10 @@ regen: install
 check-regen: install
 	$(PY) scripts/regen.py --check
 
+# Against the newest v* tag (AGAINST=<ref> to compare with another commit).
+api-check: install
+	$(PY) scripts/api_check.py $(if $(AGAINST),--against $(AGAINST))
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -52,7 +57,7 @@ typecheck: install
 pytest: install
 	$(VENV)/bin/pytest
 
-check: lint typecheck check-regen
+check: lint typecheck check-regen api-check
 
 test: check pytest
 
