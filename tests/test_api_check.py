@@ -15,6 +15,7 @@ from .conftest import ROOT
 sys.path.insert(0, str(ROOT / "scripts"))
 import api_check  # scripts, not a package: imported from their folder
 import changelog
+import release_refs
 
 CHANGELOG = "# Changelog\n\n## Unreleased\n\n{unreleased}\n## 0.1.0 (first release)\n\n- all\n"
 
@@ -196,5 +197,5 @@ def test_a_clone_keeps_the_tags(released: Path, tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(released), str(clone)], check=True)
     assert _git(clone, "tag").split() == ["v0.1.0"]
-    assert api_check.release_refs.latest_tag(clone) == "v0.1.0"
+    assert release_refs.latest_tag(clone) == "v0.1.0"
     assert changelog.section_text((clone / "CHANGELOG.md").read_text(), "Unreleased") == "\n\n"
