@@ -10,7 +10,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: help install regen check-regen api-check lint format typecheck pytest test check build demo clean
+.PHONY: help install regen check-regen api-check spec-change lint format typecheck pytest test check build demo clean
 
 help:
 	@echo "make install      create .venv with everything pinned in uv.lock"
@@ -19,6 +19,7 @@ help:
 	@echo "make regen        regenerate shortpen_api_client/_generated from openapi.yaml; report spec changes"
 	@echo "make check-regen  fail if the committed generated code differs from openapi.yaml (shows the diff)"
 	@echo "make api-check    fail on a breaking change since the last release without a version bump"
+	@echo "make spec-change  the spec-change suite: spec edits in temporary copies reach every output"
 	@echo "make build        build the sdist and wheel into dist/"
 	@echo "make bench        benchmark ratios against a hand-written httpx script (benchmarks/RESULTS.md)"
 	@echo "make record       re-record the VCR cassettes from the fake (make record-live: the real API)"
@@ -38,6 +39,10 @@ regen: install
 
 check-regen: install
 	$(PY) scripts/regen.py --check
+
+# The spec-change suite alone (it also runs in `make pytest`): regenerates temporary copies, about 30 s.
+spec-change: install
+	$(VENV)/bin/pytest -m spec_change
 
 # Against the newest v* tag (AGAINST=<ref> to compare with another commit).
 api-check: install
