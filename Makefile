@@ -40,7 +40,7 @@ regen: install
 check-regen: install
 	$(PY) scripts/regen.py --check
 
-# The spec-change suite alone (it also runs in `make pytest`): regenerates temporary copies, about 30 s.
+# The spec-change suite alone (it also runs in `make pytest`): regenerates temporary copies, under a minute.
 spec-change: install
 	$(VENV)/bin/pytest -m spec_change
 

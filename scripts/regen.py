@@ -96,8 +96,11 @@ def pin_problems(lock: Path = LOCK) -> list[str]:
 
 
 def read_spec(path: Path | None = None) -> dict[str, Any]:
-    """openapi.yaml (``SPEC``) as JSON data (what ``_spec.SPEC`` records)."""
-    return release_refs.spec_data((path or SPEC).read_bytes())
+    """openapi.yaml (``SPEC``) as JSON data (what ``_spec.SPEC`` records); exits on unreadable YAML."""
+    try:
+        return release_refs.spec_data((path or SPEC).read_bytes())
+    except (yaml.YAMLError, ValueError) as exc:
+        raise SystemExit(f"regen: {SPEC.name} is not a YAML mapping: {exc}\nNothing was written.") from None
 
 
 def derived_or_exit(spec: dict[str, Any], what: str) -> Derived:

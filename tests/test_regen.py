@@ -210,3 +210,18 @@ def test_changelog_block_names_the_baseline() -> None:
         "",
         "- BREAKING: x",
     ]
+
+
+def test_unreadable_yaml_stops_before_writing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    edited = tmp_path / "openapi.yaml"
+    edited.write_text("openapi: 3.1.0\ninfo: [unclosed\n")
+    monkeypatch.setattr(regen, "SPEC", edited)
+
+    def must_not_generate(dest: Path) -> None:
+        raise AssertionError("generated from broken YAML")
+
+    monkeypatch.setattr(regen, "generate", must_not_generate)
+    with pytest.raises(SystemExit) as exc:
+        regen.main([])
+    assert "regen: openapi.yaml is not a YAML mapping" in str(exc.value.code)
+    assert "Nothing was written" in str(exc.value.code)
