@@ -24,104 +24,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from shortpen_api_client import SPEC_VERSION
 
-from .conftest import ROOT
+from ._spec_copy import GENERATED_FILES, Copy, Spec, digest, generated_ok, regenerated
 
 pytestmark = pytest.mark.spec_change
 
-Spec = dict[str, Any]
 START, END = "2025-03-01", "2025-03-03"
-
-
-def copy_repository(dest: Path) -> None:
-    """The repository's files as git lists them (tracked, and new files not ignored) into ``dest``."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():  # a file deleted in the work tree is still listed
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
-
-
-def digest(root: Path, *paths: str) -> dict[str, str]:
-    """sha256 of every file under ``paths`` (files or folders), caches left out."""
-    out = {}
-    for path in paths:
-        target = root / path
-        files = [target] if target.is_file() else sorted(p for p in target.rglob("*") if p.is_file())
-        for f in files:
-            if "__pycache__" not in f.parts:
-                out[str(f.relative_to(root))] = hashlib.sha256(f.read_bytes()).hexdigest()
-    return out
-
-
-@dataclass
-class Copy:
-    """A regenerated copy: where it is, what regen printed, and its files before regen ran."""
-
-    root: Path
-    regen: subprocess.CompletedProcess[str]
-    before: dict[str, str]
-
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": str(self.root)}
-
-    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, *args],
-            cwd=self.root,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=timeout,
-        )
-
-    def probe(self, command: str, **arguments: Any) -> Any:
-        result = self.run("-m", "tests.spec_change_probe", command, json.dumps(arguments))
-        assert result.returncode == 0, f"probe {command} failed in the copy:\n{result.stderr[-3000:]}"
-        return json.loads(result.stdout)
-
-
-GENERATED_FILES = ("shortpen_api_client/_generated", "shortpen_api_client/_spec.py", "CHANGELOG.md")
-
-
-def regenerated(factory: pytest.TempPathFactory, name: str, change: Callable[[Spec], None]) -> Copy:
-    root = factory.mktemp(name) / "repo"
-    root.mkdir()
-    copy_repository(root)
-    spec_file = root / "openapi.yaml"
-    spec = yaml.safe_load(spec_file.read_bytes())
-    change(spec)
-    spec_file.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    before = digest(root, *GENERATED_FILES)
-    copy = Copy(root, subprocess.CompletedProcess([], 0), before)
-    copy.regen = copy.run("scripts/regen.py")
-    return copy
-
-
-def generated_ok(copy: Copy) -> None:
-    assert copy.regen.returncode == 0, copy.regen.stdout + copy.regen.stderr
 
 
 def event_schema(spec: Spec) -> dict[str, Any]:
