@@ -10,16 +10,18 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: help install regen check-regen lint format typecheck pytest test test-matrix check build demo clean
+.PHONY: help install regen check-regen api-check spec-change lint format typecheck pytest test test-matrix check build demo clean
 
 help:
 	@echo "make install      create .venv with everything pinned in uv.lock"
 	@echo "make demo         export a month from the built-in fake API, with a progress bar and a summary"
-	@echo "make test         lint, typecheck, check-regen once, then the suite on every supported Python found (CI)"
 	@echo "make pytest       the test suite once, in .venv (the default Python): the quick loop"
 	@echo "make test-matrix  the test suite on each supported CPython found (3.11+, pyenv's too), in .nox/"
-	@echo "make regen        regenerate shortpen_api_client/_generated from openapi.yaml"
-	@echo "make check-regen  fail if the committed generated code differs from openapi.yaml"
+	@echo "make test         lint, typecheck, check-regen and api-check once, then the suite on every supported Python found (CI)"
+	@echo "make regen        regenerate shortpen_api_client/_generated from openapi.yaml; report spec changes"
+	@echo "make check-regen  fail if the committed generated code differs from openapi.yaml (shows the diff)"
+	@echo "make api-check    fail on a breaking change since the last release without a version bump"
+	@echo "make spec-change  the spec-change suite: spec edits in temporary copies reach every output"
 	@echo "make build        build the sdist and wheel into dist/"
 	@echo "make bench        benchmark ratios against a hand-written httpx script (benchmarks/RESULTS.md)"
 	@echo "make record       re-record the VCR cassettes from the fake (make record-live: the real API)"
@@ -40,6 +42,14 @@ regen: install
 check-regen: install
 	$(PY) scripts/regen.py --check
 
+# The spec-change suite alone (it also runs in `make pytest`): regenerates temporary copies, under a minute.
+spec-change: install
+	$(VENV)/bin/pytest -m spec_change
+
+# Against the newest v* tag (AGAINST=<ref> to compare with another commit).
+api-check: install
+	$(PY) scripts/api_check.py $(if $(AGAINST),--against $(AGAINST))
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -54,7 +64,7 @@ typecheck: install
 pytest: install
 	$(VENV)/bin/pytest
 
-check: lint typecheck check-regen
+check: lint typecheck check-regen api-check
 
 # The suite on each supported CPython found on the machine, each in its own locked env (noxfile.py).
 test-matrix: install

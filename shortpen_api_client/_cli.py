@@ -32,6 +32,7 @@ from ._engine import Progress
 from ._export import FORMATS, jsonl_encoder
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportReport, SyncReport, export_report
 from ._schema import EVENT
+from ._spec import SPEC_SHA256, SPEC_VERSION
 from ._version import __version__
 from .errors import InvalidArgumentError, ShortPenError
 
@@ -220,7 +221,11 @@ def counts_line(report: ExportReport | SyncReport) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="shortpen")
+@click.version_option(
+    __version__,
+    prog_name="shortpen",
+    message=f"%(prog)s, version %(version)s (ShortPen API spec {SPEC_VERSION}, sha256 {SPEC_SHA256[:12]})",
+)
 def cli() -> None:
     """Export ShortPen click analytics. The token is read from $SHORTPEN_TOKEN."""
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol, Self
 import attrs
 import httpx
 
-from . import _decode
+from . import _decode, _spec
 from ._generated.api.analytics import get_analytics
 from ._generated.models import AnalyticsRequest
 from ._redact import scrub
@@ -47,7 +47,7 @@ from .errors import (
 
 logger = logging.getLogger("shortpen_api_client")
 
-USER_AGENT = f"shortpen-api-client/{__version__}"
+USER_AGENT = f"shortpen-api-client/{__version__} (spec {_spec.SPEC_VERSION})"
 Event = dict[str, Any]
 
 

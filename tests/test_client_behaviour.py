@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from shortpen_api_client import (
+    SPEC_VERSION,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -122,7 +123,7 @@ def test_request_headers_body_and_url() -> None:
     assert request.method == "POST"
     assert str(request.url) == "https://api.shortpen.com/v1/analytics"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
-    assert request.headers["user-agent"] == f"shortpen-api-client/{__version__}"
+    assert request.headers["user-agent"] == f"shortpen-api-client/{__version__} (spec {SPEC_VERSION})"
     assert request.headers["content-type"] == "application/json"
     assert json.loads(request.content) == {
         "start": "2025-01-01",

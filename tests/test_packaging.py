@@ -57,5 +57,5 @@ def test_wheel_installs_and_imports_with_core_dependencies_only(wheel: Path, tmp
     out = subprocess.run([str(python), "-c", script], check=True, capture_output=True, text=True).stdout
     version, spec_version, dists = out.split(" ", 2)
     assert version == __import__("shortpen_api_client").__version__
-    assert spec_version == "1.0.0"
+    assert spec_version == __import__("shortpen_api_client").SPEC_VERSION  # the wheel records the spec
     assert "pyarrow" not in dists  # the parquet extra is not pulled in by the core install
