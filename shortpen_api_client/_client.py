@@ -105,8 +105,13 @@ class _BaseClient(Generic[H]):
         check_seconds(total_timeout, "total_timeout", optional=True)
         if max_requests is not None:
             check_int(max_requests, "max_requests", minimum=1)
+        if http_client is not None and not isinstance(http_client, http_class):
+            raise InvalidArgumentError(
+                f"http_client must be an {http_class.__module__}.{http_class.__name__}, "
+                f"got {type(http_client).__name__}"
+            )
         self._settings = Settings(
-            base_url=resolve_base_url(base_url, environment),
+            base_url=resolve_base_url(_base_url_of(base_url, http_client), environment),
             token=resolve_token(token),
             timeout=float(timeout),
             total_timeout=None if total_timeout is None else float(total_timeout),
@@ -122,11 +127,7 @@ class _BaseClient(Generic[H]):
         self._progress = progress
         self._clock = clock
         self._rng = rng
-        if http_client is not None and not isinstance(http_client, http_class):
-            raise InvalidArgumentError(
-                f"http_client must be an {http_class.__module__}.{http_class.__name__}, "
-                f"got {type(http_client).__name__}"
-            )
+        self._user_agent = _user_agent(http_client)
         self._owns_http = http_client is None
         self._http = http_client or http_class(
             timeout=self._settings.timeout,
@@ -228,7 +229,12 @@ class _BaseClient(Generic[H]):
             kwargs["method"],
             self._url,
             json=kwargs["json"],
-            headers={**kwargs["headers"], **self._settings.headers(), **self._host_header},
+            headers={
+                **kwargs["headers"],
+                **self._settings.headers(),
+                "User-Agent": self._user_agent,
+                **self._host_header,
+            },
             timeout=httpx.Timeout(timeout),
         )
 
@@ -242,6 +248,27 @@ class _BaseClient(Generic[H]):
             follow_redirects=False,
             httpx_args={"trust_env": _trust_env(s)},  # the facade's proxy policy, not httpx's default
         )
+
+
+def _base_url_of(base_url: str | None, http_client: httpx.Client | httpx.AsyncClient | None) -> str | None:
+    """``base_url``, else the ``base_url`` of the user's own ``http_client`` (if it has one), else None
+    (then ``SHORTPEN_BASE_URL`` or the environment's host). Both given and different: an error."""
+    theirs = str(http_client.base_url).rstrip("/") if http_client is not None else ""
+    if not theirs:
+        return base_url
+    if base_url is not None and base_url.rstrip("/") != theirs:
+        raise InvalidArgumentError(
+            f"base_url {base_url!r} differs from http_client.base_url {theirs!r}: pass one of them"
+        )
+    return theirs
+
+
+def _user_agent(http_client: httpx.Client | httpx.AsyncClient | None) -> str:
+    """Ours, after the user's own ``User-Agent`` when their ``http_client`` sets one (not httpx's)."""
+    theirs = http_client.headers.get("user-agent", "") if http_client is not None else ""
+    if not theirs or theirs.startswith("python-httpx/"):
+        return USER_AGENT
+    return f"{theirs} {USER_AGENT}"
 
 
 def _trust_env(settings: Settings) -> bool:

@@ -29,6 +29,9 @@ def test_wheel_contains_generated_layer_and_py_typed(wheel: Path) -> None:
     assert "shortpen_api_client/_generated/api/analytics/get_analytics.py" in names
     assert "shortpen_api_client/_spec.py" in names
     assert not any("__pycache__" in n for n in names)
+    licenses = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    assert licenses, "the MIT licence the metadata names must ship in the wheel"
+    assert "MIT License" in zipfile.ZipFile(wheel).read(licenses[0]).decode()
 
 
 def test_wheel_metadata_declares_light_core_and_extras(wheel: Path) -> None:
