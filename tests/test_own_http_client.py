@@ -54,7 +54,7 @@ def test_the_users_base_url_is_used(fake: FakeShortPen) -> None:
 def test_the_same_base_url_twice_is_fine_and_two_different_ones_are_refused(fake: FakeShortPen) -> None:
     http = httpx.Client(transport=fake.transport(), base_url="https://staging-api.shortpen.com")
     ShortPen(fake.token, http_client=http, base_url="https://staging-api.shortpen.com/").close()
-    with pytest.raises(InvalidArgumentError, match="differs from http_client.base_url"):
+    with pytest.raises(InvalidArgumentError, match=r"differs from http_client\.base_url"):
         ShortPen(fake.token, http_client=http, base_url="https://api.shortpen.com")
     assert fake.requests == []
 
