@@ -17,27 +17,14 @@ import httpx
 
 from .. import _schema
 from . import _json, _server
-from ._cache import SizedLRU
-from ._data import (
-    FIRST_DAY,
-    LAST_DAY,
-    LINK_INDEX,
-    MAX_EVENTS_PER_DAY,
-    ORGANIZATION_ID,
-    SCAN_LIMIT,
-    WORKSPACES,
-    day_count,
-    link_counts,
-)
-from ._events import SHAPES, Day, generate_day, serialize_day
+from ._data import FIRST_DAY, LAST_DAY, MAX_EVENTS_PER_DAY, ORGANIZATION_ID, SCAN_LIMIT, WORKSPACES
+from ._events import SHAPES
 from ._faults import Fault, FaultPlan
-from ._request import BadRequest, Query, RequestRules, parse_json
-from ._responses import HTML, error_response, gateway_page, html_response, json_response, ok_body
+from ._request import BadRequest, RequestRules, parse_json
+from ._responses import HTML, error_response, gateway_page, html_response, json_response
+from ._store import Clicks
 from ._transport import FakeTransport
 
-_EMPTY_DAY: Final = Day(count=0, fragment=b"", by_url=MappingProxyType({}))
-_DAY_CACHE_BYTES: Final = 128 * 1024 * 1024
-_RESPONSE_CACHE_BYTES: Final = 256 * 1024 * 1024
 _NOT_JSON: Final = object()
 
 
@@ -150,10 +137,8 @@ class FakeShortPen:
         derived = _schema.derive(spec) if spec is not None else None
         self._path = derived.path if derived else _schema.PATH
         self._method = derived.method if derived else _schema.METHOD
-        self._event_fields = derived.event if derived else _schema.EVENT
         self._rules = RequestRules(derived.request if derived else _schema.REQUEST)
         self._shape_name = shape
-        self._shape = SHAPES[shape]
         self._clock = clock
         self._seed = seed
         self._tz = _zone(timezone)
@@ -168,8 +153,15 @@ class FakeShortPen:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._occurrences: dict[bytes, int] = {}
-        self._days: SizedLRU[Day] = SizedLRU(budget=_DAY_CACHE_BYTES)
-        self._bodies: SizedLRU[bytes] = SizedLRU(budget=_RESPONSE_CACHE_BYTES)
+        self._clicks = Clicks(
+            seed=seed,
+            tz=self._tz,
+            events_per_day=events_per_day,
+            heavy_days=self._heavy_days,
+            fields=derived.event if derived else _schema.EVENT,
+            shape=SHAPES[shape],
+            today=self.today,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -252,7 +244,7 @@ class FakeShortPen:
             query = self._rules.parse(body)
         except BadRequest as exc:
             raise ValueError(exc.message) from None
-        data: list[dict[str, Any]] = _json.loads(self._ok_body(query))["data"]
+        data: list[dict[str, Any]] = _json.loads(self._clicks.ok_body(query))["data"]
         return data
 
     # -- the ways in -------------------------------------------------------------------------------
@@ -351,78 +343,8 @@ class FakeShortPen:
             query = self._rules.parse(parsed)
         except BadRequest as exc:
             return error_response(400, exc.message)
-        scanned, answered = self._sizes(query)
+        scanned, answered = self._clicks.sizes(query)
         limit = self.max_events_per_response
         if scanned > SCAN_LIMIT or (limit is not None and answered > limit):
             return html_response(504, gateway_page(504), headers={"content-type": HTML})
-        return json_response(200, self._ok_body(query))
-
-    def _ordinals(self, query: Query) -> range:
-        """The days that have clicks: the range within the account's history, up to today."""
-        first = max(query.start, FIRST_DAY).toordinal()
-        last = min(query.end, LAST_DAY, self.today()).toordinal()
-        return range(first, last + 1)
-
-    def _day(self, workspace_index: int, ordinal: int) -> Day:
-        key = (workspace_index, ordinal)
-        cached = self._days.get(key)
-        if cached is not None:
-            return cached
-        day = dt.date.fromordinal(ordinal)
-        count = self._day_count(workspace_index, day)
-        if count == 0:
-            return _EMPTY_DAY
-        events, url_ids = generate_day(
-            fields=self._event_fields,
-            shape=self._shape,
-            seed=self._seed,
-            workspace_index=workspace_index,
-            day=day,
-            count=count,
-            tz=self._tz,
-        )
-        serialized = serialize_day(events, url_ids)
-        self._days.put(key, serialized, serialized.size)
-        return serialized
-
-    def _day_count(self, workspace_index: int, day: dt.date) -> int:
-        return day_count(
-            seed=self._seed,
-            workspace_index=workspace_index,
-            day=day,
-            events_per_day=self._events_per_day,
-            heavy_days=self._heavy_days,
-        )
-
-    def _link_rank(self, query: Query) -> int | None:
-        """The filtered link's rank in the workspace, or None when it is not one of its links."""
-        index, rank = LINK_INDEX.get(query.url_id, (None, None)) if query.url_id is not None else (None, None)
-        return rank if index == query.workspace_index else None
-
-    def _sizes(self, query: Query) -> tuple[int, int]:
-        """(the workspace's clicks in the range, the clicks the response holds), without generating any."""
-        index = query.workspace_index
-        rank = self._link_rank(query)
-        scanned = answered = 0
-        for ordinal in self._ordinals(query):
-            day = dt.date.fromordinal(ordinal)
-            count = self._day_count(index, day)
-            scanned += count
-            if query.url_id is None:
-                answered += count
-            elif rank is not None and count:
-                answered += link_counts(seed=self._seed, workspace_index=index, day=day, count=count)[rank]
-        return scanned, answered
-
-    def _ok_body(self, query: Query) -> bytes:
-        """The 200 body for a query, serialized once and then served from a bounded LRU."""
-        days = self._ordinals(query)
-        key = (query.workspace_index, query.url_id, days.start, days.stop)
-        body = self._bodies.get(key)
-        if body is None:
-            index = query.workspace_index
-            if query.url_id is not None and self._link_rank(query) is None:
-                days = range(0)  # not a link of this workspace: no clicks, nothing to generate
-            body = ok_body([self._day(index, o).part(query.url_id)[1] for o in days])
-            self._bodies.put(key, body, len(body))
-        return body
+        return json_response(200, self._clicks.ok_body(query))

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from shortpen_api_client import _schema
-from shortpen_api_client.testing import FakeShortPen, _fake
+from shortpen_api_client.testing import FakeShortPen, _store
 from shortpen_api_client.testing._cache import SizedLRU
 from shortpen_api_client.testing._data import SCAN_LIMIT, link_counts
 
@@ -222,7 +222,7 @@ def test_a_huge_range_above_the_limit_is_refused_without_generating_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake = FakeShortPen(max_events_per_response=1000)
-    monkeypatch.setattr(_fake, "generate_day", no_generating)
+    monkeypatch.setattr(_store, "generate_day", no_generating)
     with client_for(fake) as http:
         response = http.post(PATH, json={"start": "2000-01-01", "end": "2099-12-31"})
         assert response.status_code == 504
@@ -241,7 +241,7 @@ def test_a_range_over_the_scan_limit_is_a_504_at_once_whatever_the_filter(
 ) -> None:
     """No ``max_events_per_response``: the fake's own bound (SCAN_LIMIT clicks of the workspace)."""
     fake = FakeShortPen()  # 200 a day: about 1.9 million clicks a workspace from 2000 to today
-    monkeypatch.setattr(_fake, "generate_day", no_generating)
+    monkeypatch.setattr(_store, "generate_day", no_generating)
     body: dict[str, object] = {"start": "1883-01-01", "end": "2025-12-31"}  # 143 years
     if url_id is not None:
         body["url_id"] = url_id
@@ -331,6 +331,6 @@ def test_sized_lru_evicts_least_recently_used_by_size() -> None:
 def test_a_repeated_request_is_served_from_the_byte_cache(client: httpx.Client, fake: FakeShortPen) -> None:
     first = client.post(PATH, json=WEEK).content
     days = (dt.date(2025, 1, 1).toordinal(), dt.date(2025, 1, 8).toordinal())
-    cached = fake._bodies.get((0, None, *days))
+    cached = fake._clicks._bodies.get((0, None, *days))
     assert cached == first
     assert client.post(PATH, json={"end": "2025-01-07", "start": "2025-01-01"}).content == first
