@@ -74,7 +74,7 @@ class FakeShortPen:
     """A spec-faithful fake of ShortPen's ``POST /v1/analytics``, with deterministic data and faults.
 
     The account (for every seed): organization 3; workspaces 24 (the default, links 501-508), 31
-    (links 601-605) and 47 (links 701-704). Clicks exist from 2000-01-01 to 2099-12-31, about
+    (links 601-605) and 47 (links 701-704). Clicks exist from 2000-01-01 up to today, about
     ``events_per_day`` per workspace and local day; ``heavy_days`` sets the exact count of chosen days
     of the first workspace. Everything is a function of ``seed``: same seed, same bytes.
 
@@ -91,6 +91,10 @@ class FakeShortPen:
       the timestamps (``2025-01-01T10:00:00.123+01:00``), ties (the same ``created_at`` as the event
       before, 3%) and small inversions (neighbours swapped, 2%: not ascending). Pass a timezone with
       DST (``timezone="Europe/Berlin"``) for 23- and 25-hour days.
+
+    Requests are checked against the spec's request schema (required fields, types and formats; fields
+    it does not list are ignored), then by the rules its descriptions state: ``end`` on or after
+    ``start``, ``workspace_id`` one of the organization's; a 400's message starts with the field.
 
     The fake's own choices where the real API's behaviour is unknown: days after the current date in
     the account's timezone (``clock``, default the system clock) have no clicks, today has all of its
