@@ -23,7 +23,8 @@ ORGANIZATION_ID: Final = 3
 
 FIRST_DAY: Final = dt.date(2000, 1, 1)
 LAST_DAY: Final = dt.date(2099, 12, 31)
-"""Clicks exist on the days from FIRST_DAY to LAST_DAY; other days are empty (cheaply)."""
+"""Clicks exist on the days from FIRST_DAY to LAST_DAY, and up to today only (the fake clamps a range
+to the account's current date); other days are empty (cheaply)."""
 
 SCAN_LIMIT: Final = 1_000_000
 """The most clicks of a workspace one request may cover (before a ``url_id`` filter): above it the
