@@ -99,7 +99,7 @@ class FakeShortPen:
     The fake's own choices where the real API's behaviour is unknown: days after the current date in
     the account's timezone (``clock``, default the system clock) have no clicks, today has all of its
     clicks; a ``url_id`` that is not a link of the workspace answers 200 with no events. A request
-    that covers more than ``SCAN_LIMIT`` (1,000,000) clicks of the workspace answers the gateway's
+    that covers more than ``SCAN_LIMIT`` (500,000) clicks of the workspace answers the gateway's
     504 at once, without generating anything, whatever ``max_events_per_response`` says.
 
     ``spec`` (an OpenAPI document as data, default: the vendored spec this package was generated
