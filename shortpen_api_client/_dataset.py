@@ -48,6 +48,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -59,6 +60,7 @@ from ._export import (
     open_writer,
     remove_stale_temps,
     resolve_format,
+    write_bytes_atomically,
 )
 from ._lock import FolderLock
 from ._manifest import JOURNAL_NAME, MANIFEST_NAME, DayRecord, Manifest, ManifestError
@@ -75,6 +77,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("shortpen_api_client")
+
+DAY_WRITERS: Final = 8
+"""Days of a window written at once, each in a thread. Their fsyncs overlap (the filesystem commits
+them together): 8 writers made a window of empty days about 5 times faster than one day at a time."""
 
 
 class Dataset:
@@ -105,6 +111,8 @@ class Dataset:
         if self.path.exists() and not self.path.is_dir():
             raise InvalidArgumentError(f"dataset folder {str(self.path)!r} is not a directory")
         self.lock: Final = FolderLock(self.path)
+        self._writers: ThreadPoolExecutor | None = None
+        self._empty_file: tuple[bytes, str] | None = None  # an empty day's file and its SHA-256
         if lock:
             self.path.mkdir(parents=True, exist_ok=True)
             self.lock.acquire_lock()
@@ -200,33 +208,51 @@ class Dataset:
         spec_sha256: str,
     ) -> list[DayRecord]:
         """Replace each day's file with its events (all of that day), then record them all as complete
-        with one journal append (a sync calls this once per window, not once per day).
+        with one journal append (a sync calls this once per window, not once per day). The days are
+        written concurrently (up to :data:`DAY_WRITERS`), and all of them are done before the append.
 
         Every event's ``created_at`` must be on its day (local date, as the server sent it); the
         offsets seen are recorded. ``fetched_at`` must be timezone-aware.
         """
         if fetched_at.tzinfo is None:
             raise ValueError("fetched_at must be timezone-aware")
-        records = []
         for day, events in days.items():
             _check_one_day(events, day)
+        fetched_at = fetched_at.astimezone(UTC)
+
+        def write(day: date, events: Sequence[Event]) -> DayRecord:
             target = self.day_path(day)
             _day_directory(target.parent)
-            with open_writer(target, self.format) as writer:
-                writer.write_batch(events)
-            records.append(
-                DayRecord(
-                    day=day,
-                    path=self._relative_path(day),
-                    events=writer.events,
-                    bytes=writer.bytes,
-                    sha256=_sha256(target),
-                    fetched_at=fetched_at.astimezone(UTC),
-                    utc_offsets=utc_offsets(events),
-                    client_version=client_version,
-                    spec_sha256=spec_sha256,
-                )
+            empty = self._empty_file
+            if not events and empty is not None:  # every empty day's file is the same bytes
+                write_bytes_atomically(target, empty[0])
+                count, size, sha256 = 0, len(empty[0]), empty[1]
+            else:
+                with open_writer(target, self.format) as writer:
+                    writer.write_batch(events)
+                count, size, sha256 = writer.events, writer.bytes, _sha256(target)
+                if not events:
+                    self._empty_file = (target.read_bytes(), sha256)
+            return DayRecord(
+                day=day,
+                path=self._relative_path(day),
+                events=count,
+                bytes=size,
+                sha256=sha256,
+                fetched_at=fetched_at,
+                utc_offsets=utc_offsets(events),
+                client_version=client_version,
+                spec_sha256=spec_sha256,
             )
+
+        if len(days) == 1:
+            records = [write(day, events) for day, events in days.items()]
+        else:
+            if self._writers is None:
+                self._writers = ThreadPoolExecutor(DAY_WRITERS, thread_name_prefix="shortpen-dataset")
+            futures = [self._writers.submit(write, day, events) for day, events in days.items()]
+            wait(futures)  # every day finished (written or failed) before anything is recorded or raised
+            records = [future.result() for future in futures]
         self._manifest.append(records)
         return records
 
@@ -238,6 +264,9 @@ class Dataset:
     def close(self) -> None:
         """Compact the journal and release the writer's lock (if this object holds it)."""
         try:
+            if self._writers is not None:
+                self._writers.shutdown()  # no day is being written once the lock is released
+                self._writers = None
             self.compact()
         finally:
             self.lock.release_lock()
