@@ -234,22 +234,23 @@ class Manifest:
         lines = raw.split(b"\n")[:-1]  # the last piece has no newline: empty, or torn by a crash
         if not lines:
             return
+        records = []
         try:
             header = json.loads(lines[0])
             if not isinstance(header, dict) or header.get("journal_version") != MANIFEST_VERSION:
                 raise ValueError(f"unknown journal header {lines[0][:80]!r}")
-            self._check_origin(name, _typed(header, "format", str), header.get("source"))
+            fmt = _typed(header, "format", str)
             for line in lines[1:]:
                 entry = json.loads(line)
                 if not isinstance(entry, dict):
                     raise TypeError("a journal line is not a JSON object")
-                day = _typed(entry, "day", str)
-                record = DayRecord.from_json(day, entry)
-                self.records[record.day] = record
+                records.append(DayRecord.from_json(_typed(entry, "day", str), entry))
         except (ValueError, TypeError, KeyError) as exc:
             raise ManifestError(
                 f"the dataset journal {name} is corrupt ({exc}); remove it to fetch its days again"
             ) from exc
+        self._check_origin(name, fmt, header.get("source"))
+        self.records.update((record.day, record) for record in records)
 
     def _check_origin(self, name: str, fmt: str, source: Any) -> None:
         if fmt != self.format:

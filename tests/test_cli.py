@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -366,3 +368,50 @@ def test_a_server_sending_bad_data_is_an_api_failure_not_bad_input(tmp_path: Pat
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_mid_export_removes_the_temporary_file(tmp_path: Path, name: str) -> None:
+    """Python's default for these signals ends the process at once: the finding's 95-150 MB
+    ``.out.jsonl.<hex>.tmp`` stayed. The command turns them into an exception, as Ctrl-C is."""
+    signum = getattr(signal, name)
+    slow = FaultPlan(rate=1.0, kinds=(Fault.latency(0.2),))
+    fake = FakeShortPen(seed=3, token=TOKEN, events_per_day=300, faults=slow)
+    out = tmp_path / "out.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHORTPEN_")}
+    with fake.serve() as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shortpen_api_client.cli", "export", "--start", "2025-01-01",
+             "--end", "2025-01-31", "-o", str(out), "--window-days", "1", "--concurrency", "1", "-q"],
+            env={**env, "PYTHONPATH": str(ROOT), **connected(url)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None:
+                temps = list(tmp_path.glob(".out.jsonl.*.tmp"))
+                if temps and temps[0].stat().st_size > 0:  # a window is in it: mid-export
+                    break
+                time.sleep(0.01)
+            assert proc.poll() is None, "the export ended before it could be interrupted"
+            proc.send_signal(signum)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signum, stderr  # as a shell reports a death by that signal
+    assert stderr == f"shortpen: terminated by {name}\n"
+    assert list(tmp_path.iterdir()) == []  # no temporary file, no output
+    assert len(fake.requests) < 31  # really interrupted
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+def test_an_output_that_is_a_symlink_exits_2_and_is_left_alone(url: str, tmp_path: Path) -> None:
+    (tmp_path / "out.jsonl").symlink_to("/dev/null")
+    result = shortpen(
+        "export", "--start", "2025-01-01", "--end", "2025-01-02", "-o", str(tmp_path / "out.jsonl"),
+        env=connected(url),
+    )  # fmt: skip
+    assert_one_line_error(result, 2, "out.jsonl", "symbolic link")
+    assert (tmp_path / "out.jsonl").is_symlink()

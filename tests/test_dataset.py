@@ -30,8 +30,8 @@ from shortpen_api_client._dataset import (
     split_by_day,
     utc_offsets,
 )
-from shortpen_api_client._manifest import Manifest
 from shortpen_api_client._export import FIELDS
+from shortpen_api_client._manifest import Manifest
 
 from ._dataset_writer import DAYS, expected_events
 
@@ -393,7 +393,8 @@ def test_a_writer_killed_at_any_moment_then_rerun_ends_with_exactly_the_events(t
     root = Path(__file__).resolve().parent.parent
     first, last = DAYS[0], DAYS[-1]
     expected = sorted(e["id"] for day in DAYS for e in expected_events(day))
-    for delay in (0.2, 0.45):  # mid first pass (days missing), mid rewrite (days replaced)
+    # mid first pass (days missing), mid rewrite (days replaced), later (journal appends and compactions)
+    for delay in (0.2, 0.45, 0.7):
         child = subprocess.Popen(
             [sys.executable, "-m", "tests._dataset_writer", str(tmp_path)],
             cwd=root,
@@ -406,7 +407,7 @@ def test_a_writer_killed_at_any_moment_then_rerun_ends_with_exactly_the_events(t
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         child.stdout.close()
-        # the rerun: whatever the moment of the kill, the manifest reads and plan() says what to fetch
+        # the rerun: whatever the moment of the kill, the records read and plan() says what to fetch
         dataset = Dataset(tmp_path)
         dataset.remove_stale_temps()
         for day in dataset.plan(first, last, lookback_days=0):
