@@ -23,13 +23,21 @@ is (``date=<day>/part-0.<format>``: the path is derived from the day, never read
 neither the day's directory nor its file may be a symlink, so nothing outside the folder is read),
 is a regular file, and has the recorded size and SHA-256. Anything else (a file zeroed or edited in
 place, another day's file, a record whose ``path`` is not the derived one) is not complete, and is
-fetched again. Hashing costs a read of each day kept (measured: about 1 s per GB of files).
+fetched again. Hashing costs a read of each day kept: measured with a warm page cache, about
+1.7 s per GB, so 0.9 s for a year of 100k-click days in Parquet (1.5 MB a day), about 20 s in JSONL.
 
-Crash safety, in order: a day's file is written atomically (``_export``: temporary file, fsync,
-``os.replace``, fsync of the day's directory), then its record is appended to the journal, which is
-fsync'd (once per window, for all its days; the folder is fsync'd when the journal is created). When
-the sync ends, the journal is compacted into the manifest (manifest replaced atomically, then the
-journal removed; see :mod:`._manifest`). A process killed anywhere in between leaves a file the
+Crash safety, in order (each step durable before the next starts):
+
+1. each day of a window: its file written atomically (``_export``: temporary file, fsync,
+   ``os.replace``, fsync of the day's directory); the days of a window are written concurrently,
+   and all of them have finished before step 2;
+2. the window's records: one append to the journal, fsync'd (when the journal is created, the
+   folder is fsync'd too);
+3. when the sync ends: the manifest, rewritten atomically with every record (temporary file, fsync,
+   ``os.replace``, fsync of the folder), then the journal removed (fsync of the folder); see
+   :mod:`._manifest`.
+
+A process killed anywhere in between leaves a file the
 records do not know (or know with another hash), or a journal with a torn last line, which is
 ignored: that day is not complete, so the next :meth:`Dataset.plan` fetches it again and the new file
 replaces it. A day's file always holds one complete fetch of that day, so a rerun never duplicates or

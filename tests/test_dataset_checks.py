@@ -196,3 +196,26 @@ def test_a_version_1_manifest_is_read_and_its_days_fetched_again(folder: Path) -
         write(dataset, D1)
     assert to_skip(folder) == {D1}
     assert json.loads((folder / MANIFEST_NAME).read_text())["manifest_version"] == 2
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+def test_a_window_with_a_day_that_cannot_be_written_records_none_of_its_days(tmp_path: Path) -> None:
+    """A window's days are written concurrently; all of them have finished (written or failed) before
+    anything is recorded or raised, and a failed window records nothing."""
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (folder / "date=2025-01-02").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    dataset = Dataset(folder)
+    with pytest.raises(InvalidArgumentError, match="date=2025-01-02"):
+        dataset.write_days(
+            {day: events(day, 50) for day in (D1, D2, D3)},
+            fetched_at=LONG_AFTER,
+            client_version=__version__,
+            spec_sha256=SPEC_SHA256,
+        )
+    assert dataset.records == {}
+    assert Dataset(folder).complete_days() == set()
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    assert list(folder.rglob("*.tmp")) == []  # the other days' writers finished and cleaned up
+    dataset.close()
