@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ import pytest
 from shortpen_api_client import SPEC_SHA256, __version__
 from shortpen_api_client._dataset import JOURNAL_NAME, MANIFEST_NAME, Dataset, ManifestError
 from shortpen_api_client._manifest import Manifest
+
+from .conftest import ROOT
 
 LONG_AFTER = datetime(2030, 1, 1, tzinfo=UTC)
 D1, D2, D3 = date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)
@@ -167,3 +171,17 @@ def test_a_journal_of_another_format_or_source_is_refused(tmp_path: Path) -> Non
     journal_with(tmp_path, {"journal_version": 2, "format": "parquet", "source": {"workspace_id": 24}})
     with pytest.raises(ManifestError, match="holds the clicks of workspace_id=24"):
         Dataset(tmp_path, source={"workspace_id": 31})
+
+
+def test_the_bookkeeping_benchmark_runs(tmp_path: Path) -> None:
+    """``benchmarks/sync_bookkeeping.py`` (the figures of the journal's change) still runs; no timing."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "sync_bookkeeping.py"), "1", "--format", "jsonl"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("years=1 (366 days, 53 windows of 7 days, jsonl): ")
