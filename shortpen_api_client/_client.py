@@ -694,7 +694,10 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         url_id: int | None = None,
     ) -> SyncReport:
         """Like ``ShortPen.sync``; files are written in a worker thread, off the event loop."""
-        job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id)
+        # In a thread too: planning takes the folder's lock and hashes the days it keeps.
+        job, run = await asyncio.to_thread(
+            self._sync_job, start, end, output_dir, lookback_days, format, workspace_id, url_id
+        )
         try:  # the folder's lock is held until job.finish, which compacts the journal
             started = time.perf_counter()
             await asyncio.to_thread(job.prepare)
