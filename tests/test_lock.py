@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,20 @@ def client(fake: FakeShortPen, **options: Any) -> ShortPen:
     return ShortPen(fake.token, http_client=httpx.Client(transport=fake.transport()), **options)
 
 
-def slow_fake(seconds: float = 0.3) -> FakeShortPen:
-    return FakeShortPen(
-        seed=5, events_per_day=20, faults=FaultPlan(rate=1.0, kinds=(Fault.latency(seconds),))
-    )
+class GatedFake(FakeShortPen):
+    """A fake that holds every request until the test opens its gate: the first sync is then
+    certainly mid-run (holding the folder) while the test tries the others, however slow the machine."""
+
+    def __init__(self) -> None:
+        super().__init__(seed=5, events_per_day=20)
+        self.arrived = threading.Event()
+        self.gate = threading.Event()
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.arrived.set()
+        if not self.gate.wait(timeout=120):
+            raise AssertionError("the test never opened the gate")
+        return super().handle(request)
 
 
 def ids_by_day(folder: Path) -> dict[str, list[int]]:
@@ -48,14 +57,6 @@ def expected(fake: FakeShortPen) -> dict[str, list[int]]:
     for event in fake.events(START, END):
         days.setdefault(event["created_at"][:10], []).append(event["id"])
     return days
-
-
-def wait_for(condition: Any, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 # -- the lock itself ---------------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ def test_a_second_sync_on_the_folder_fails_at_once_and_the_first_completes(tmp_p
     """Four overlapping syncs made three fail with FileNotFoundError (a later one's start-up cleanup
     deleted an earlier one's temporary file). Now the later ones are refused before doing anything."""
     folder = tmp_path / "ds"
-    first_fake = slow_fake()
+    first_fake = GatedFake()
     results: list[SyncReport | BaseException] = []
 
     def first_sync() -> None:
@@ -117,7 +118,7 @@ def test_a_second_sync_on_the_folder_fails_at_once_and_the_first_completes(tmp_p
     thread = threading.Thread(target=first_sync)
     thread.start()
     try:
-        wait_for(lambda: len(first_fake.requests) >= 1, "the first sync's first request")
+        assert first_fake.arrived.wait(timeout=60), "the first sync sent no request"
         for _ in range(3):  # the three later syncs of the finding
             later_fake = FakeShortPen(seed=5, events_per_day=20)
             with client(later_fake) as sp, pytest.raises(DatasetLockedError) as info:
@@ -125,6 +126,7 @@ def test_a_second_sync_on_the_folder_fails_at_once_and_the_first_completes(tmp_p
             assert later_fake.requests == []  # refused before any request
             assert f"another sync is writing to the dataset folder {str(folder)!r}" in str(info.value)
     finally:
+        first_fake.gate.set()
         thread.join()
     (report,) = results
     assert isinstance(report, SyncReport), report
@@ -165,12 +167,12 @@ with ShortPen(token, base_url=url, window_days=1, max_concurrency=1) as sp:
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs kill -9")
 def test_a_sync_in_another_process_holds_the_lock_until_it_is_killed(tmp_path: Path) -> None:
     folder = tmp_path / "ds"
-    fake = slow_fake(0.2)
+    fake = GatedFake()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with fake.serve() as url:
         proc = subprocess.Popen([sys.executable, "-c", SYNC_SCRIPT, url, fake.token, str(folder)], env=env)
         try:
-            wait_for(lambda: len(fake.requests) >= 2, "the other process's requests")
+            assert fake.arrived.wait(timeout=60), "the other process sent no request"
             other = FakeShortPen(seed=5, events_per_day=20)
             with client(other) as sp, pytest.raises(DatasetLockedError, match="another sync is writing"):
                 sp.sync(START, END, output_dir=folder)
@@ -187,9 +189,9 @@ def test_a_sync_in_another_process_holds_the_lock_until_it_is_killed(tmp_path: P
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+            fake.gate.set()
         assert proc.returncode == -signal.SIGKILL
         # the kernel dropped the dead process's lock: a new sync takes it and completes the dataset
-        fake.faults = None
         with ShortPen(fake.token, base_url=url) as sp:
             sp.sync(START, END, output_dir=folder)
     assert ids_by_day(folder) == expected(fake)
