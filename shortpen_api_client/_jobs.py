@@ -93,7 +93,11 @@ class ExportJob:
 
     def __init__(self, output: Path | str, format: str | None) -> None:
         self.writer: EventWriter = open_writer(output, format)
-        remove_stale_temps(self.writer.path)
+        try:
+            remove_stale_temps(self.writer.path)
+        except BaseException:
+            self.writer.abort()
+            raise
 
     def report(self, run: Run, seconds: float) -> ExportReport:
         return export_report(
