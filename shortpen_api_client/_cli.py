@@ -6,7 +6,9 @@ import collections
 import datetime as dt
 import os
 import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,10 +55,56 @@ def fail(message: str, status: int) -> None:
     raise SystemExit(status)
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised in the main thread: like Ctrl-C's ``KeyboardInterrupt``, it unwinds
+    the command, so an export's temporary file is removed and a sync releases its folder. A
+    ``BaseException``, so that no ``except Exception`` on the way swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def signals_as_exceptions() -> Iterator[None]:
+    """While the command runs, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread.
+
+    Python's default for them ends the process at once, leaving an export's temporary file behind.
+    Only a signal whose handler is the default is taken over (``nohup`` ignores SIGHUP: it stays
+    ignored). Once one has arrived, further ones are ignored, so the clean-up is not cut short
+    (SIGKILL still ends the process). The command line installs this, not the library: a library
+    call must not change a process's signal handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():  # signal.signal would raise
+        yield
+        return
+    names = ("SIGTERM", "SIGHUP")  # SIGHUP: POSIX only
+    signums = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    previous = {signum: signal.getsignal(signum) for signum in signums}
+    taken = [signum for signum, handler in previous.items() if handler == signal.SIG_DFL]
+
+    def handler(signum: int, frame: object) -> None:
+        for other in taken:
+            signal.signal(other, signal.SIG_IGN)
+        raise Terminated(signum)
+
+    for signum in taken:
+        signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum in taken:
+            signal.signal(signum, previous[signum])
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of a traceback."""
     try:
-        cli.main(args=argv, prog_name="shortpen", standalone_mode=False)
+        with signals_as_exceptions():
+            cli.main(args=argv, prog_name="shortpen", standalone_mode=False)
+    except Terminated as exc:
+        sys.stderr.write(f"shortpen: terminated by {signal.Signals(exc.signum).name}\n")
+        return 128 + exc.signum  # what a shell reports for a process ended by that signal
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
         return 2

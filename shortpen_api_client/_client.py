@@ -210,15 +210,19 @@ class _BaseClient(Generic[H]):
             window_days=self._settings.window_days,
             source=source,
         )
-        run = Run(
-            self._settings,
-            job.windows,
-            workspace_id=workspace_id,
-            url_id=url_id,
-            clock=self._clock,
-            rng=self._rng,
-            progress=self._progress,
-        )
+        try:
+            run = Run(
+                self._settings,
+                job.windows,
+                workspace_id=workspace_id,
+                url_id=url_id,
+                clock=self._clock,
+                rng=self._rng,
+                progress=self._progress,
+            )
+        except BaseException as exc:
+            job.finish(exc)  # releases the folder's lock
+            raise
         return job, run
 
     def _build(
@@ -403,12 +407,13 @@ class ShortPen(_BaseClient[httpx.Client]):
         are fetched again and replaced. ``end`` defaults to yesterday (UTC). A sync that was killed
         resumes where it stopped: rerun it."""
         job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id)
-        started = time.perf_counter()
-        job.prepare()
-        if run.windows:
-            for batch in self._batches(run):
-                job.write(batch.window, batch.events)
-        return job.report(run, time.perf_counter() - started)
+        with job:  # holds the folder's lock; compacts the journal at the end
+            started = time.perf_counter()
+            job.prepare()
+            if run.windows:
+                for batch in self._batches(run):
+                    job.write(batch.window, batch.events)
+            return job.report(run, time.perf_counter() - started)
 
     def _batches(self, run: Run) -> Iterator[Batch]:
         """The planned windows' events in date order, fetching up to ``max_concurrency`` at once."""
@@ -734,14 +739,23 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         url_id: int | None = None,
     ) -> SyncReport:
         """Like ``ShortPen.sync``; files are written in a worker thread, off the event loop."""
-        job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id)
-        started = time.perf_counter()
-        await asyncio.to_thread(job.prepare)
-        if run.windows:
-            async with contextlib.aclosing(self._batches(run)) as batches:
-                async for batch in batches:
-                    await asyncio.to_thread(job.write, batch.window, batch.events)
-        return job.report(run, time.perf_counter() - started)
+        # In a thread too: planning takes the folder's lock and hashes the days it keeps.
+        job, run = await asyncio.to_thread(
+            self._sync_job, start, end, output_dir, lookback_days, format, workspace_id, url_id
+        )
+        try:  # the folder's lock is held until job.finish, which compacts the journal
+            started = time.perf_counter()
+            await asyncio.to_thread(job.prepare)
+            if run.windows:
+                async with contextlib.aclosing(self._batches(run)) as batches:
+                    async for batch in batches:
+                        await asyncio.to_thread(job.write, batch.window, batch.events)
+            report = job.report(run, time.perf_counter() - started)
+        except BaseException as exc:
+            await asyncio.to_thread(job.finish, exc)
+            raise
+        await asyncio.to_thread(job.finish)
+        return report
 
     async def _batches(self, run: Run) -> AsyncGenerator[Batch]:
         windows = iter(run.windows)

@@ -9,10 +9,20 @@
     writer.events, writer.bytes
 
 Everything is written to a temporary file beside ``output`` (same directory, so the final rename
-never crosses a filesystem), named ``.<output name>.<random hex>.tmp``. On success it is fsync'd and
-``os.replace``'d onto ``output`` (then the directory is fsync'd); on an exception or ``abort()`` it is
-removed and an existing ``output`` is left untouched. The leading ``.`` keeps the temporary file out of
-dataset readers (Spark, DuckDB, pyarrow skip hidden files; its ``.tmp`` suffix matches no data glob).
+never crosses a filesystem), named ``.<output name>.<writer's PID>.<random hex>.tmp``. On success it is
+fsync'd and ``os.replace``'d onto ``output`` (then the directory is fsync'd); on an exception or
+``abort()`` it is removed and an existing ``output`` is left untouched. The leading ``.`` keeps the
+temporary file out of dataset readers (Spark, DuckDB, pyarrow skip hidden files; its ``.tmp`` suffix
+matches no data glob). A process killed without a chance to clean up (``kill -9``; SIGTERM too, unless
+the program turns it into an exception as the ``shortpen`` command does) leaves its temporary file:
+:func:`remove_stale_temps` removes those whose PID is no longer a running process.
+
+What ``output`` may be: a new file, or an existing regular file, which is replaced. Anything else is
+refused with ``InvalidArgumentError`` before any file is created, and checked again just before the
+rename: a directory, a device, a FIFO or a socket (``/dev/null`` would become a regular file), and a
+symbolic link, to anything (the link would be replaced, not its target; pass the target's path). A
+replaced file keeps its permission bits, and its owner and group where the process may set them
+(as root, always); a new file gets 0o666 minus the umask, as ``open()`` would make it.
 
 What each format keeps of an event:
 
@@ -42,6 +52,7 @@ import json
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -87,8 +98,8 @@ def open_writer(
 ) -> EventWriter:
     """Start an atomic export to ``output``: check everything first, then create the temporary file.
 
-    Raises ``ValueError`` for an unknown format, a missing parent directory or an ``output`` that is a
-    directory, and ``ImportError`` naming the ``parquet`` extra when Parquet is asked for without
+    Raises ``ValueError`` for an unknown format, a missing parent directory or an ``output`` that exists
+    and is not a regular file (a directory, a device, a FIFO, a socket, or a symlink), and ``ImportError`` naming the ``parquet`` extra when Parquet is asked for without
     pyarrow; in every case before any file is created.
     """
     path = Path(output)
@@ -99,8 +110,7 @@ def open_writer(
         raise InvalidArgumentError(
             f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist"
         )
-    if path.is_dir():
-        raise InvalidArgumentError(f"cannot write {str(path)!r}: it is a directory")
+    existing_output(path)
     if fmt == "parquet":
         import_pyarrow()
     return EventWriter(path, fmt, row_group_rows=row_group_rows)
@@ -235,18 +245,44 @@ _TEMP_SUFFIX: Final = ".tmp"
 
 
 def _temp_name(target: Path) -> str:
-    return f".{target.name}.{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+    return f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+
+
+def existing_output(target: Path) -> os.stat_result | None:
+    """The status of the regular file at ``target``, or None if there is none; ``InvalidArgumentError``
+    naming ``target`` if something else is there (a symlink is refused, never followed)."""
+    try:
+        status = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    mode = status.st_mode
+    if stat.S_ISREG(mode):
+        return status
+    if stat.S_ISDIR(mode):
+        raise InvalidArgumentError(f"cannot write {str(target)!r}: it is a directory")
+    if stat.S_ISLNK(mode):
+        raise InvalidArgumentError(
+            f"cannot write {str(target)!r}: it is a symbolic link (never followed nor replaced); "
+            "pass the path of the file it points to"
+        )
+    raise InvalidArgumentError(
+        f"cannot write {str(target)!r}: it exists and is not a regular file (a device, FIFO or socket)"
+    )
 
 
 class AtomicFile:
     """A new temporary file beside ``target``; :meth:`commit` fsyncs it and renames it onto ``target``.
 
-    Created with ``O_EXCL`` and mode 0o666 minus the umask, so the output gets the usual permissions
-    (``tempfile.mkstemp`` would make it 0o600).
+    Created with ``O_EXCL`` and mode 0o666 minus the umask, so a new output gets the usual permissions
+    (``tempfile.mkstemp`` would make it 0o600). When ``target`` is an existing regular file, the
+    temporary file takes its permission bits, owner and group first (``fchown`` needs root to give
+    the file to another user: without the right, the file stays the writer's, as any replaced file
+    does); anything else at ``target`` is refused (see :func:`existing_output`).
     """
 
     def __init__(self, target: Path) -> None:
         self.target = target
+        existing = existing_output(target)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         while True:
             temp = target.with_name(_temp_name(target))
@@ -256,7 +292,14 @@ class AtomicFile:
                 continue
             break
         self.temp = temp
-        self.file: BinaryIO = os.fdopen(fd, "wb")
+        try:
+            if existing is not None:
+                _take_ownership_and_mode(fd, existing)
+            self.file: BinaryIO = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            temp.unlink(missing_ok=True)
+            raise
 
     def commit(self) -> int:
         """Flush, fsync, rename onto the target, fsync the directory; return the file's size."""
@@ -264,8 +307,9 @@ class AtomicFile:
         os.fsync(self.file.fileno())
         self.file.close()
         size = self.temp.stat().st_size
+        existing_output(self.target)  # still nothing but a regular file there (or nothing)
         self.temp.replace(self.target)  # os.replace: atomic, overwrites
-        _fsync_directory(self.target.parent)
+        fsync_directory(self.target.parent)
         return size
 
     def abort(self) -> None:
@@ -275,7 +319,23 @@ class AtomicFile:
             self.temp.unlink(missing_ok=True)
 
 
-def _fsync_directory(directory: Path) -> None:
+def _take_ownership_and_mode(fd: int, existing: os.stat_result) -> None:
+    """Give the new file ``existing``'s owner, group and permission bits (owner first: a chown may
+    clear the mode's set-id bits)."""
+    mine = os.fstat(fd)
+    chown = getattr(os, "fchown", None)  # POSIX only
+    if chown is not None and (mine.st_uid, mine.st_gid) != (existing.st_uid, existing.st_gid):
+        try:
+            chown(fd, existing.st_uid, existing.st_gid)
+        except PermissionError:  # not root: the new file is the writer's, as any replaced file
+            with contextlib.suppress(PermissionError):
+                chown(fd, -1, existing.st_gid)  # a group the writer is in is still allowed
+    fchmod = getattr(os, "fchmod", None)  # POSIX (and Windows from Python 3.13)
+    if fchmod is not None:
+        fchmod(fd, stat.S_IMODE(existing.st_mode) & 0o777)
+
+
+def fsync_directory(directory: Path) -> None:
     """Make a rename in ``directory`` durable (POSIX only; Windows cannot open a directory)."""
     if os.name != "posix":  # pragma: no cover - exercised on Windows only
         return
@@ -297,20 +357,43 @@ def write_bytes_atomically(target: Path, data: bytes) -> None:
         raise
 
 
-def remove_stale_temps(target: Path) -> list[Path]:
-    """Delete temporary files left beside ``target`` by a writer that was killed (``kill -9``).
+def remove_stale_temps(target: Path, *, any_owner: bool = False) -> list[Path]:
+    """Delete temporary files left beside ``target`` by writers that were killed (``kill -9``).
 
-    Only for a directory with a single writer (the dataset): another process's temporary file for the
-    same target would be removed from under it.
+    By default only those whose writer is gone: the PID in the name is not a running process (on
+    this host; a PID reused since by another process keeps its file, which is safe). With
+    ``any_owner``, every temporary file of ours, this client's older names without a PID included:
+    only for a folder whose writer's lock the caller holds (the dataset), where no other writer is.
+    Never on Windows by PID (it cannot probe a process without signalling it): ``any_owner`` only.
     """
-    pattern = re.compile(re.escape(f".{target.name}.") + r"[0-9a-f]{12}" + re.escape(_TEMP_SUFFIX))
+    prefix = re.escape(f".{target.name}.")
+    pattern = re.compile(prefix + r"(?:(\d+)\.)?[0-9a-f]{12}" + re.escape(_TEMP_SUFFIX))
     removed = []
     if target.parent.is_dir():
-        for entry in target.parent.iterdir():
-            if pattern.fullmatch(entry.name):
+        for entry in sorted(target.parent.iterdir()):
+            match = pattern.fullmatch(entry.name)
+            if match is None:
+                continue
+            pid = match.group(1)
+            if any_owner or (pid is not None and not _is_running(int(pid))):
                 entry.unlink(missing_ok=True)
                 removed.append(entry)
     return removed
+
+
+def _is_running(pid: int) -> bool:
+    """Whether ``pid`` is a running process here; True when unsure (the file is then kept)."""
+    if os.name != "posix" or pid == os.getpid():  # pragma: no branch - POSIX in CI
+        return True
+    if pid <= 0:
+        return True  # os.kill(0, ...) would mean the process group, not a process
+    try:
+        os.kill(pid, 0)  # signal 0: no signal is sent, only the existence is checked
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: another user's live process
+        return True
+    return True
 
 
 # -- formats --------------------------------------------------------------------------------------------

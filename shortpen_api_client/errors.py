@@ -4,6 +4,7 @@ Every failure of a call is an exception, never ``None`` and never an empty windo
 
     ValueError
      └── InvalidArgumentError            bad argument or configuration, raised before any request
+          └── DatasetLockedError         another sync holds the dataset folder's lock
     ShortPenError                        base of everything the API (or talking to it) can cause
      ├── APIStatusError                  the server answered with an error status
      │    ├── BadRequestError            400 (never retried)
@@ -32,6 +33,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "DatasetLockedError",
     "InvalidArgumentError",
     "InvalidResponseError",
     "NotFoundError",
@@ -55,6 +57,13 @@ def _prefix(window: DateRange | None) -> str:
 
 class InvalidArgumentError(ValueError):
     """A bad argument or configuration; raised before any request is sent."""
+
+
+class DatasetLockedError(InvalidArgumentError):
+    """Another sync (in this process or another) is writing to the same dataset folder.
+
+    Raised at once, before any request: one writer per folder. The CLI exits 2, as for bad input.
+    """
 
 
 class ShortPenError(Exception):

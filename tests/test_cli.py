@@ -3,13 +3,18 @@ exit codes, one-line errors naming the bad value, never a traceback, never the t
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pyarrow.parquet as pq
 import pytest
 
@@ -366,3 +371,63 @@ def test_a_server_sending_bad_data_is_an_api_failure_not_bad_input(tmp_path: Pat
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+class HeldAfterTwo(FakeShortPen):
+    """Answers two requests, then holds the others until the test opens its gate: the export is then
+    certainly mid-run, two windows in its temporary file, however slow the machine."""
+
+    def __init__(self) -> None:
+        super().__init__(seed=3, token=TOKEN, events_per_day=300)
+        self.gate = threading.Event()
+        self.held = threading.Event()
+        self._arrivals = itertools.count(1)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if next(self._arrivals) > 2:
+            self.held.set()
+            self.gate.wait(timeout=120)
+        return super().handle(request)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_mid_export_removes_the_temporary_file(tmp_path: Path, name: str) -> None:
+    """Python's default for these signals ends the process at once: the finding's 95-150 MB
+    ``.out.jsonl.<hex>.tmp`` stayed. The command turns them into an exception, as Ctrl-C is."""
+    signum = getattr(signal, name)
+    fake = HeldAfterTwo()
+    out = tmp_path / "out.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHORTPEN_")}
+    with fake.serve() as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shortpen_api_client.cli", "export", "--start", "2025-01-01",
+             "--end", "2025-01-31", "-o", str(out), "--window-days", "1", "--concurrency", "1", "-q"],
+            env={**env, "PYTHONPATH": str(ROOT), **connected(url)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert fake.held.wait(timeout=60), "the export never reached its third window"
+            while not any(p.stat().st_size > 0 for p in tmp_path.glob(".out.jsonl.*.tmp")):
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.01)  # the two windows are written: the export is mid-run
+            proc.send_signal(signum)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+            proc.wait()
+            fake.gate.set()
+    assert proc.returncode == 128 + signum, stderr  # as a shell reports a death by that signal
+    assert stderr == f"shortpen: terminated by {name}\n"
+    assert list(tmp_path.iterdir()) == []  # no temporary file, no output
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+def test_an_output_that_is_a_symlink_exits_2_and_is_left_alone(url: str, tmp_path: Path) -> None:
+    (tmp_path / "out.jsonl").symlink_to("/dev/null")
+    result = shortpen(
+        "export", "--start", "2025-01-01", "--end", "2025-01-02", "-o", str(tmp_path / "out.jsonl"),
+        env=connected(url),
+    )  # fmt: skip
+    assert_one_line_error(result, 2, "out.jsonl", "symbolic link")
+    assert (tmp_path / "out.jsonl").is_symlink()
