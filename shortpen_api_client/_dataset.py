@@ -70,9 +70,9 @@ from ._export import (
     resolve_format,
     write_bytes_atomically,
 )
-from ._schema import TIMESTAMP
 from ._lock import FolderLock
 from ._manifest import JOURNAL_NAME, MANIFEST_NAME, DayRecord, Manifest, ManifestError
+from ._schema import TIMESTAMP
 from .errors import InvalidArgumentError
 
 __all__ = [

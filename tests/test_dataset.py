@@ -30,8 +30,8 @@ from shortpen_api_client._dataset import (
     split_by_day,
     utc_offsets,
 )
-from shortpen_api_client._schema import EVENT_NAMES as FIELDS
 from shortpen_api_client._manifest import Manifest
+from shortpen_api_client._schema import EVENT_NAMES as FIELDS
 
 from ._dataset_writer import DAYS, expected_events
 

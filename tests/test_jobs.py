@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from shortpen_api_client import AsyncShortPen, ServerError, ShortPen
-from shortpen_api_client._schema import EVENT_NAMES as FIELDS
 from shortpen_api_client._lock import LOCK_NAME
+from shortpen_api_client._schema import EVENT_NAMES as FIELDS
 from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
 
 from .conftest import ROOT
