@@ -69,9 +69,14 @@ def test_any_visible_ascii_token_in_any_form_is_scrubbed(
     token: str, echo: str, before: str, after: str
 ) -> None:
     text = before + ECHOES[echo](token) + after
+
+    def leaked(output: str) -> list[str]:
+        # a fragment the surrounding text itself holds (after="<<aaaaaa", token="0<<aaaaaa") is no leak
+        return [fragment for fragment in leaks(output, token) if fragment not in before + after]
+
     scrubbed = scrub(text, token)
-    assert not leaks(scrubbed, token), scrubbed
-    assert not leaks(excerpt(text.encode(), token), token)
+    assert not leaked(scrubbed), scrubbed
+    assert not leaked(excerpt(text.encode(), token))
     assert scrub(scrubbed, token) == scrubbed  # idempotent: a second pass (the engine's) changes nothing
 
 
