@@ -10,10 +10,12 @@
     with fake.serve() as base_url:            # or on a real loopback socket
         ...
 
-See :class:`FakeShortPen` for the account and its data, and :class:`Fault` for the faults.
+See :class:`FakeShortPen` for the account and its data, :class:`Fault` for the faults, and
+:class:`RateLimit` for a rate limit answered with 429 + Retry-After.
 """
 
 from ._fake import FakeShortPen, RecordedRequest
 from ._faults import Fault, FaultKind, FaultPlan
+from ._limits import RateLimit
 
-__all__ = ["FakeShortPen", "Fault", "FaultKind", "FaultPlan", "RecordedRequest"]
+__all__ = ["FakeShortPen", "Fault", "FaultKind", "FaultPlan", "RateLimit", "RecordedRequest"]

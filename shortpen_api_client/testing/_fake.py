@@ -8,7 +8,7 @@ import hmac
 import threading
 import time
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -29,6 +29,7 @@ from ._data import (
     serialize_day,
 )
 from ._faults import Fault, FaultPlan
+from ._limits import RateLimit, TokenBucket
 from ._request import BadRequest, Query, parse_json, parse_query
 from ._responses import HTML, error_response, gateway_page, html_response, json_response, ok_body
 from ._transport import FakeTransport
@@ -53,11 +54,12 @@ class RecordedRequest:
     """The parsed JSON body, or None when it is empty or not JSON (see ``content``)."""
     content: bytes = attrs.field(repr=False)
     at: float
-    """``time.monotonic()`` at arrival."""
+    """The fake's ``clock()`` at arrival (``time.monotonic()`` unless the fake was given a clock)."""
     headers: Mapping[str, str]
     """Lower-case names; ``authorization`` keeps its scheme only: ``"Bearer [redacted]"``."""
     fault: Fault | None
-    """The fault the plan chose for this request, if any."""
+    """The fault the plan chose for this request, if any; ``Fault.rate_limit(n)`` when the fake's
+    ``rate_limit`` turned it away."""
 
 
 def _redacted_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -93,6 +95,11 @@ class FakeShortPen:
     ``events_per_day`` per workspace and local day; ``heavy_days`` sets the exact count of chosen days
     of the first workspace. Everything is a function of ``seed``: same seed, same bytes.
 
+    ``rate_limit=RateLimit(per_second=2, burst=2)`` answers 429 with ``Retry-After`` to requests over
+    that rate (a token bucket, see :class:`RateLimit`), before any fault of the plan; time is the
+    fake's ``clock`` (``time.monotonic`` unless given: a test can pass the fake clock it also gives
+    the client, so that nothing waits for real).
+
     Two ways in, one handler (:meth:`handle`): :meth:`transport` for an ``httpx.Client`` or
     ``httpx.AsyncClient``, and :meth:`serve` on a real loopback socket.
     """
@@ -107,6 +114,8 @@ class FakeShortPen:
         heavy_days: Mapping[dt.date, int] | None = None,
         max_events_per_response: int | None = None,
         faults: FaultPlan | None = None,
+        rate_limit: RateLimit | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 <= events_per_day <= MAX_EVENTS_PER_DAY // 2:
             raise ValueError(f"events_per_day must be in [0, {MAX_EVENTS_PER_DAY // 2}]")
@@ -130,6 +139,9 @@ class FakeShortPen:
         """Above this many events in a response: 504 with an HTML body, like a gateway (settable)."""
         self.faults = faults
         """The fault plan (settable; request numbers keep counting)."""
+        self._clock = clock
+        self._rate_limit = rate_limit
+        self._bucket = None if rate_limit is None else TokenBucket(rate_limit, clock())
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._occurrences: dict[bytes, int] = {}
@@ -147,6 +159,10 @@ class FakeShortPen:
     @property
     def seed(self) -> int:
         return self._seed
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        return self._rate_limit
 
     @property
     def timezone(self) -> dt.tzinfo:
@@ -231,7 +247,6 @@ class FakeShortPen:
         come back as a response with effects (``response.extensions``) that :meth:`transport` and
         :meth:`serve` carry out; this method itself never waits.
         """
-        at = time.monotonic()
         try:
             content = request.content
         except httpx.RequestNotRead:
@@ -249,10 +264,15 @@ class FakeShortPen:
             content if not_json is not None else _json.canonical(parsed)
         )
         with self._lock:
+            at = self._clock()
             number = len(self._requests) + 1
             occurrence = self._occurrences[key] = self._occurrences.get(key, 0) + 1
+            retry_after = None if self._bucket is None else self._bucket.take(at)
             plan = self.faults
-            fault = plan.fault_for(number=number, key=key, occurrence=occurrence) if plan else None
+            if retry_after is not None:
+                fault: Fault | None = Fault.rate_limit(retry_after=retry_after)
+            else:
+                fault = plan.fault_for(number=number, key=key, occurrence=occurrence) if plan else None
             self._requests.append(
                 RecordedRequest(
                     number=number,
