@@ -57,7 +57,11 @@ class Scenario:
 
     def label(self) -> str:
         retries = "default" if self.max_retries is None else str(self.max_retries)
-        extra = f", max_requests_per_second={self.max_requests_per_second:g}" if self.max_requests_per_second else ""
+        extra = (
+            f", max_requests_per_second={self.max_requests_per_second:g}"
+            if self.max_requests_per_second
+            else ""
+        )
         return f"{self.per_second:g}/s, {self.windows} windows, concurrency {self.concurrency}, max_retries {retries}{extra}"
 
 
@@ -268,9 +272,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fetch", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve is not None:
-        return serve(args.serve)
+        serve(args.serve)
+        return
     if args.fetch is not None:
-        return fetch(args.fetch[0], json.loads(args.fetch[1]))
+        fetch(args.fetch[0], json.loads(args.fetch[1]))
+        return
     started = time.perf_counter()
     before: list[Row] = []
     if args.before is not None:

@@ -23,7 +23,15 @@ from typing import Generic, Self, TypeVar
 import attrs
 import httpx
 
-from ._config import check_id, check_int, check_seconds, parse_range, resolve_base_url, resolve_token
+from ._config import (
+    check_id,
+    check_int,
+    check_rate,
+    check_seconds,
+    parse_range,
+    resolve_base_url,
+    resolve_token,
+)
 from ._decode import checked_models, iter_models
 from ._engine import (
     USER_AGENT,
@@ -43,6 +51,7 @@ from ._generated.client import AuthenticatedClient
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
 from ._retry import RetryPolicy
+from ._throttle import Throttle
 from ._windows import Window, plan_windows
 from .errors import APITimeoutError, InvalidArgumentError, ShortPenError
 
@@ -85,6 +94,7 @@ class _BaseClient(Generic[H]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         http_client: H | None,
         http_class: type[H],
         progress: Callable[[Progress], None] | None = None,
@@ -104,6 +114,11 @@ class _BaseClient(Generic[H]):
             max_concurrency=check_int(max_concurrency, "max_concurrency", minimum=1),
             max_requests=max_requests,
             policy=RetryPolicy(max_retries=check_int(max_retries, "max_retries", minimum=0)),
+            max_requests_per_second=check_rate(max_requests_per_second, "max_requests_per_second"),
+        )
+        self._throttle = Throttle(
+            max_concurrency=self._settings.max_concurrency,
+            max_rate=self._settings.max_requests_per_second,
         )
         path = request_kwargs(Window(dt.date.min, dt.date.min), None, None)["url"]
         self._url = self._settings.base_url + path
@@ -170,6 +185,7 @@ class _BaseClient(Generic[H]):
             clock=self._clock,
             rng=self._rng,
             progress=progress or self._progress,
+            throttle=self._throttle,
         )
 
     def _sync_job(
@@ -203,6 +219,7 @@ class _BaseClient(Generic[H]):
             clock=self._clock,
             rng=self._rng,
             progress=self._progress,
+            throttle=self._throttle,
         )
         return job, run
 
@@ -262,6 +279,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         http_client: httpx.Client | None = None,
         progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -278,6 +296,7 @@ class ShortPen(_BaseClient[httpx.Client]):
             window_days=window_days,
             max_concurrency=max_concurrency,
             max_requests=max_requests,
+            max_requests_per_second=max_requests_per_second,
             http_client=http_client,
             http_class=httpx.Client,
             progress=progress,
@@ -384,15 +403,14 @@ class ShortPen(_BaseClient[httpx.Client]):
         to need it (``_Decoder``). ``from_body``, if given, may convert a 200's body straight from
         its bytes (None: decode it as usual)."""
         windows = enumerate(run.windows)
-        limit = self._settings.max_concurrency
         decoder = _Decoder()
         pending: collections.deque[tuple[Window, concurrent.futures.Future[C]]] = collections.deque()
         pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=min(limit, len(run.windows)), thread_name_prefix="shortpen"
+            max_workers=min(self._settings.max_concurrency, len(run.windows)), thread_name_prefix="shortpen"
         )
 
         def fill() -> None:
-            while len(pending) < limit and (planned := next(windows, None)) is not None:
+            while len(pending) < run.concurrency and (planned := next(windows, None)) is not None:
                 index, window = planned
                 decode = functools.partial(_decode_window, convert, from_body)
                 turn = functools.partial(decoder.run, index)
@@ -598,6 +616,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         http_client: httpx.AsyncClient | None = None,
         progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -614,6 +633,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             window_days=window_days,
             max_concurrency=max_concurrency,
             max_requests=max_requests,
+            max_requests_per_second=max_requests_per_second,
             http_client=http_client,
             http_class=httpx.AsyncClient,
             progress=progress,
@@ -700,11 +720,10 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
 
     async def _batches(self, run: Run) -> AsyncGenerator[Batch]:
         windows = iter(run.windows)
-        limit = self._settings.max_concurrency
         pending: collections.deque[tuple[Window, asyncio.Task[list[Event]]]] = collections.deque()
 
         def fill() -> None:
-            while len(pending) < limit and (window := next(windows, None)) is not None:
+            while len(pending) < run.concurrency and (window := next(windows, None)) is not None:
                 pending.append((window, asyncio.ensure_future(self._fetch_window(run, window))))
 
         try:
