@@ -66,10 +66,6 @@ class Limits:
     concurrency: int
     rate: float | None
 
-    def __str__(self) -> str:
-        rate = "unlimited" if self.rate is None else f"{_rounded(self.rate):g}/s"
-        return f"concurrency {self.concurrency}, rate {rate}"
-
 
 @attrs.frozen
 class Change:
@@ -85,22 +81,17 @@ class Change:
 
     def __str__(self) -> str:
         if not self.cut:
-            return f"rate limit easing: {self.after}, of at most {self.maximum}"
-        rate = "unlimited" if self.after.rate is None else f"{_rounded(self.after.rate):g}/s"
+            return f"rate limit easing: concurrency {self.after.concurrency} of {self.maximum}, rate {_rate(self.after.rate)}"
         held = f"new requests wait {self.hold:.1f} s; " if self.hold > 0 else ""
         return (
-            f"rate limited (429): {held}concurrency {self.before.concurrency} -> "
-            f"{self.after.concurrency} of {self.maximum}, rate {_rate(self.before.rate)} -> {rate}"
+            f"rate limited (429): {held}concurrency {self.before.concurrency} -> {self.after.concurrency} "
+            f"of {self.maximum}, rate {_rate(self.before.rate)} -> {_rate(self.after.rate)}"
         )
 
 
-def _rounded(rate: float) -> float:
-    """Two significant digits, for messages."""
-    return float(f"{rate:.2g}")
-
-
 def _rate(rate: float | None) -> str:
-    return "unlimited" if rate is None else f"{_rounded(rate):g}/s"
+    """Requests a second for messages: two significant digits."""
+    return "unlimited" if rate is None else f"{float(f'{rate:.2g}'):g}/s"
 
 
 class Throttle:

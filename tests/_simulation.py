@@ -40,12 +40,18 @@ class Result:
         return self.limited / self.requests
 
 
-def settings(*, max_concurrency: int = 8, max_retries: int = 4, max_rps: float | None = None) -> Settings:
+def settings(
+    *,
+    max_concurrency: int = 8,
+    max_retries: int = 4,
+    max_rps: float | None = None,
+    total_timeout: float | None = None,
+) -> Settings:
     return Settings(
         base_url="https://api.shortpen.com",
         token="simulated",
         timeout=60.0,
-        total_timeout=None,
+        total_timeout=total_timeout,
         window_days=1,
         max_concurrency=max_concurrency,
         max_requests=None,
@@ -146,7 +152,8 @@ class Simulation:
         retry_after = self.bucket.take(self.now)
         self.sent.append((self.now, retry_after is not None))
         if retry_after is None:
-            outcome = Outcome(events=[{"day": window.start.isoformat()}], status=200)
+            events: list[dict[str, str]] = [{"day": window.start.isoformat()}]
+            outcome = Outcome(events=events, status=200)
         else:
             error = RateLimitError(
                 429, "Too Many Attempts.", retry_after=float(retry_after), window=window.as_tuple()
