@@ -106,6 +106,9 @@ class Throttle:
         self._rate = max_rate
         self._base = max_rate or 0.0
         """The rate at the last cut (or ``max_rate``): the increase is a share of it."""
+        self._measured: tuple[float, float, float] | None = None
+        """When the last cut measured the accepted rate (None: it cut a pace instead): the seconds
+        it measured over, and the times between which the requests it counts were scheduled."""
         self._hold_until = -math.inf
         self._next_at = -math.inf
         self._generation = 0
@@ -146,10 +149,16 @@ class Throttle:
                 self._concurrency = min(
                     float(self.max_concurrency), self._concurrency + 1 / self._concurrency
                 )
-            if self._rate is not None and self._base > 0:
+            if self._measured is not None and self._measured[1] < ticket.at <= self._measured[2]:
+                # Sent with the request that got the 429 (or before it) and answered after the cut
+                # measured what the API accepts: it was accepted too (429s often come back faster).
+                window = self._measured[0]
+                self._base += 1 / window
+                self._rate = (self._rate or 0.0) + RATE_DECREASE / window
+            elif self._rate is not None and self._base > 0:
                 self._rate += RATE_INCREASE * self._base / self._rate
-                if self.max_rate is not None:
-                    self._rate = min(self._rate, self.max_rate)
+            if self._rate is not None and self.max_rate is not None:
+                self._rate = min(self._rate, self.max_rate)
             return self._recovery()
 
     def throttled(self, ticket: Ticket, now: float, retry_after: float | None) -> Change | None:
@@ -166,9 +175,11 @@ class Throttle:
             self._concurrency = max(1.0, self._concurrency * CONCURRENCY_DECREASE)
             if self._rate is None:
                 window = max(1.0, hold)
+                self._measured = (window, now - window, ticket.at)
                 accepted = sum(1 for t in self._successes if t > now - window) / window
                 rate = RATE_DECREASE * accepted if accepted > 0 else None
             else:
+                self._measured = None
                 rate = RATE_DECREASE * self._rate
             if rate is not None:
                 rate = max(MIN_RATE, rate)
