@@ -106,9 +106,8 @@ class Throttle:
         self._rate = max_rate
         self._base = max_rate or 0.0
         """The rate at the last cut (or ``max_rate``): the increase is a share of it."""
-        self._measured: tuple[float, float, float] | None = None
-        """When the last cut measured the accepted rate (None: it cut a pace instead): the seconds
-        it measured over, and the times between which the requests it counts were scheduled."""
+        self._measured_over: float | None = None
+        """The seconds over which the last cut measured the accepted rate (None: it cut a pace)."""
         self._hold_until = -math.inf
         self._next_at = -math.inf
         self._generation = 0
@@ -149,12 +148,11 @@ class Throttle:
                 self._concurrency = min(
                     float(self.max_concurrency), self._concurrency + 1 / self._concurrency
                 )
-            if self._measured is not None and self._measured[1] < ticket.at <= self._measured[2]:
-                # Sent with the request that got the 429 (or before it) and answered after the cut
-                # measured what the API accepts: it was accepted too (429s often come back faster).
-                window = self._measured[0]
-                self._base += 1 / window
-                self._rate = (self._rate or 0.0) + RATE_DECREASE / window
+            if self._measured_over is not None and ticket.generation == self._generation - 1:
+                # In flight when the cut measured what the API accepts, accepted after it (429s
+                # often come back faster than clicks): it belongs in that measure.
+                self._base += 1 / self._measured_over
+                self._rate = (self._rate or 0.0) + RATE_DECREASE / self._measured_over
             elif self._rate is not None and self._base > 0:
                 self._rate += RATE_INCREASE * self._base / self._rate
             if self._rate is not None and self.max_rate is not None:
@@ -174,12 +172,15 @@ class Throttle:
             self._slow_start = False
             self._concurrency = max(1.0, self._concurrency * CONCURRENCY_DECREASE)
             if self._rate is None:
+                # What the API accepted: the successes of the last second (or Retry-After, when
+                # longer) and those of the requests still in flight, over that span plus the round
+                # trip of the refused request (during which those were accepted).
                 window = max(1.0, hold)
-                self._measured = (window, now - window, ticket.at)
-                accepted = sum(1 for t in self._successes if t > now - window) / window
+                self._measured_over = window + max(0.0, now - ticket.at)
+                accepted = sum(1 for t in self._successes if t > now - window) / self._measured_over
                 rate = RATE_DECREASE * accepted if accepted > 0 else None
             else:
-                self._measured = None
+                self._measured_over = None
                 rate = RATE_DECREASE * self._rate
             if rate is not None:
                 rate = max(MIN_RATE, rate)

@@ -69,8 +69,8 @@ def test_unpaced_until_the_first_429() -> None:
 def test_a_429_holds_every_new_request_for_retry_after_and_cuts_concurrency_and_rate() -> None:
     throttle = Throttle(max_concurrency=8)
     succeed(throttle, 3, now=10.0)  # slow start: concurrency 4; three accepted within the last second
-    ticket = throttle.acquire(10.2)
-    change = throttle.throttled(ticket, 10.3, retry_after=1.0)
+    ticket = throttle.acquire(10.3)
+    change = throttle.throttled(ticket, 10.3, retry_after=1.0)  # (answered at once)
     assert change is not None
     assert change.cut
     assert throttle.concurrency == 2  # halved
@@ -92,6 +92,22 @@ def test_the_accepted_rate_is_measured_over_retry_after_when_it_is_longer_than_a
     throttle.throttled(throttle.acquire(4.5), 4.5, retry_after=4.0)
     # three successes in the 4 s before the 429 (none in the last second): 0.75 a second
     assert throttle.limits().rate == pytest.approx(RATE_DECREASE * 3 / 4)
+
+
+def test_requests_in_flight_at_the_first_cut_and_accepted_after_it_count_in_its_measure() -> None:
+    throttle = Throttle(max_concurrency=8)
+    succeed(throttle, 1, now=0.0)
+    accepted, refused = throttle.acquire(0.0), throttle.acquire(0.0)  # sent together
+    throttle.throttled(refused, 0.5, retry_after=1.0)  # the 429 comes back first, after 0.5 s
+    # one success over the last second, plus the refused request's round trip
+    assert throttle.limits().rate == pytest.approx(RATE_DECREASE * 1 / 1.5)
+    throttle.succeeded(accepted, 0.6)  # the other one was accepted: the API took two, not one
+    assert throttle.limits().rate == pytest.approx(RATE_DECREASE * 2 / 1.5)
+    later = throttle.acquire(1.5)
+    throttle.succeeded(later, 1.6)  # sent after the cut: an ordinary success, a small step up
+    assert throttle.limits().rate == pytest.approx(
+        RATE_DECREASE * 2 / 1.5 + RATE_INCREASE * (2 / 1.5) / (RATE_DECREASE * 2 / 1.5)
+    )
 
 
 def test_a_429_before_any_success_cuts_concurrency_but_cannot_guess_a_rate() -> None:
