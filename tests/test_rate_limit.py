@@ -114,7 +114,7 @@ def test_sync_one_window_at_a_time_meets_one_429_and_then_keeps_the_pace() -> No
     assert len(fake.requests) == 13
     check_one_at_a_time(fake, time)
     assert [p.rate for p in seen[:2]] == [None, None]  # no 429 yet
-    rates = [p.rate for p in seen[2:]]
+    rates = [p.rate or 0.0 for p in seen[2:]]
     assert 1.4 < rates[0] < 1.5  # 0.7 x the 2 a second that got through, grown by one success
     assert rates == sorted(rates)  # growing back
     assert {p.concurrency for p in seen} == {1}
