@@ -74,7 +74,7 @@ def check_rate(value: object, name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-        raise InvalidArgumentError(f"{name} must be a positive number or None, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be a positive number of requests a second, got {value!r}")
     return float(value)
 
 
