@@ -55,15 +55,6 @@ class Scenario:
     def floor(self) -> float:
         return self.windows / self.per_second
 
-    def label(self) -> str:
-        retries = "default" if self.max_retries is None else str(self.max_retries)
-        extra = (
-            f", max_requests_per_second={self.max_requests_per_second:g}"
-            if self.max_requests_per_second
-            else ""
-        )
-        return f"{self.per_second:g}/s, {self.windows} windows, concurrency {self.concurrency}, max_retries {retries}{extra}"
-
 
 ISSUE_ROWS = (
     Scenario(per_second=2, windows=30),  # the target: default settings
@@ -265,6 +256,7 @@ def record(text: str, path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="The client against a rate-limited fake on loopback.")
     parser.add_argument("--before", type=Path, help="also run the issue's rows with the client code in DIR")
+    parser.add_argument("--before-label", default="before", help="what to call it in the table")
     parser.add_argument("--record", action="store_true", help="write the section of benchmarks/RESULTS.md")
     parser.add_argument("--output", type=Path, default=RESULTS, help="the file --record writes")
     parser.add_argument("--quick", action="store_true", help="a tiny run")
@@ -281,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     before: list[Row] = []
     if args.before is not None:
         for scenario in QUICK_ROWS if args.quick else ISSUE_ROWS:
-            before.append(measure(scenario, code=args.before.resolve(), label="before"))
+            before.append(measure(scenario, code=args.before.resolve(), label=args.before_label))
             print(table(before[-1:]).splitlines()[-1], flush=True)
     after: list[Row] = []
     for scenario in QUICK_ROWS if args.quick else AFTER_ROWS:

@@ -7,7 +7,8 @@ async client's tasks use it the same way, never holding the lock across an ``awa
 
 What it does, after botocore's "adaptive" retry mode (a client-side token bucket whose rate is cut
 on throttling and grows back) and TCP's congestion control (slow start, then additive increase and
-multiplicative decrease):
+multiplicative decrease). The SRE book's client-side throttling rejects requests locally once the
+backend refuses many; a client that must fetch every window delays them instead:
 
 - **Concurrency** (windows fetched at once). A client that knows nothing of the API's limit starts
   at 1 and adds one per success up to ``max_concurrency`` (slow start: doubling every round trip),
@@ -16,11 +17,13 @@ multiplicative decrease):
   round of that many successes) back up to ``max_concurrency``.
 - **Hold.** A 429 with ``Retry-After`` holds every new request of the client until it has passed.
 - **Rate** (requests a second, paced evenly). Unlimited until the first 429; then 0.7 times the
-  rate the API was accepting (successes in the last ``max(1 s, Retry-After)``), and 0.7 times the
-  current rate on each later 429. Each success adds ``RATE_INCREASE`` of the rate at the last 429
-  per second of sending, so the rate climbs back linearly and probes past the old limit slowly.
-  ``max_rate`` (``max_requests_per_second``) paces from the first request and is never exceeded;
-  such a client skips the slow start.
+  rate the API was accepting: the successes of the last ``max(1 s, Retry-After)`` and those of the
+  requests still in flight (often answered after a quick 429), over that span plus the refused
+  request's round trip. Each later 429 cuts the current rate to 0.7 of it. Each success adds
+  ``RATE_INCREASE`` of the rate at the last cut per second of sending, so the rate climbs back
+  linearly and probes past the old limit as slowly (a cubic curve, as botocore's, overshoots more
+  against a small burst allowance). ``max_rate`` (``max_requests_per_second``) paces from the first
+  request and is never exceeded; such a client skips the slow start.
 
 Only one cut per overload: a 429 answering a request that was scheduled before the last cut changes
 nothing but the hold (its cause has been answered). Requests already scheduled when a cut comes are
@@ -40,10 +43,10 @@ CONCURRENCY_DECREASE = 0.5
 RATE_DECREASE = 0.7
 """The rate after a 429, as a share of the rate before (botocore's CUBIC beta)."""
 RATE_INCREASE = 0.04
-"""Per second of sending, the rate grows by this share of the rate at the last 429: back from 0.7 to
+"""Per second of sending, the rate grows by this share of the rate at the last cut: back from 0.7 to
 1.0 of it in about 7.5 s, then past it as slowly. Against a token bucket whose burst is a second of
-its rate, that is one 429 every 15 s or so; faster growth meets more 429s, slower wastes time below
-the limit (``tests/test_throttle.py`` simulates both)."""
+its rate, that is a 429 every 10 to 15 s; faster growth meets more 429s, slower spends more time
+below the limit (0.02 to 0.05 compared in ``tests/_simulation.py``'s virtual time)."""
 MIN_RATE = 0.05
 """Requests a second never fall below this (one every 20 s), whatever the 429s."""
 _WINDOW = 60.0
