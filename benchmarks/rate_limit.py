@@ -241,6 +241,17 @@ def section(before: list[Row], after: list[Row], seconds: float) -> str:
     return "\n".join(parts)
 
 
+def section_of(path: Path) -> str:
+    """This benchmark's section of ``path`` (from its heading to the next), or "" (for ``bench.py``,
+    which rewrites the rest of the file)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start = text.find(HEADING)
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + len(HEADING))
+    return "\n" + (text[start:] if end < 0 else text[start : end + 1]).rstrip("\n") + "\n"
+
+
 def record(text: str, path: Path) -> None:
     """Replace this benchmark's section of ``path`` (or append it), leaving the rest as it is."""
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
