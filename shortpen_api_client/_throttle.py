@@ -22,8 +22,9 @@ backend refuses many; a client that must fetch every window delays them instead:
   request's round trip. Each later 429 cuts the current rate to 0.7 of it. Each success adds
   ``RATE_INCREASE`` of the rate at the last cut per second of sending, so the rate climbs back
   linearly and probes past the old limit as slowly (a cubic curve, as botocore's, overshoots more
-  against a small burst allowance). ``max_rate`` (``max_requests_per_second``) paces from the first
-  request and is never exceeded; such a client skips the slow start.
+  against a small burst allowance); grown to twice that rate without a 429, pacing stops. ``max_rate``
+  (``max_requests_per_second``) paces from the first request and is never exceeded; such a client
+  skips the slow start.
 
 Only one cut per overload: a 429 answering a request that was scheduled before the last cut changes
 nothing but the hold (its cause has been answered). Requests already scheduled when a cut comes are
@@ -47,6 +48,10 @@ RATE_INCREASE = 0.04
 1.0 of it in about 7.5 s, then past it as slowly. Against a token bucket whose burst is a second of
 its rate, that is a 429 every 10 to 15 s; faster growth meets more 429s, slower spends more time
 below the limit (0.02 to 0.05 compared in ``tests/_simulation.py``'s virtual time)."""
+UNPACED_ABOVE = 2.0
+"""A rate grown to this many times the rate of the last cut without another 429 means the limit has
+moved (or was never the bottleneck): pacing stops, and the next 429 measures the rate afresh,
+rather than cutting a rate that has grown far past what is sent, 0.7 at a time."""
 MIN_RATE = 0.05
 """Requests a second never fall below this (one every 20 s), whatever the 429s."""
 _WINDOW = 60.0
@@ -160,6 +165,8 @@ class Throttle:
                 self._rate += RATE_INCREASE * self._base / self._rate
             if self._rate is not None and self.max_rate is not None:
                 self._rate = min(self._rate, self.max_rate)
+            elif self._rate is not None and self._rate >= UNPACED_ABOVE * self._base:
+                self._rate, self._base = None, 0.0
             return self._recovery()
 
     def throttled(self, ticket: Ticket, now: float, retry_after: float | None) -> Change | None:
@@ -211,8 +218,10 @@ class Throttle:
         if self._generation == 0:
             return None
         now, last = self._limits(), self._reported
-        grown = now.concurrency != last.concurrency or (
-            now.rate is not None and last.rate is not None and now.rate >= 1.1 * last.rate
+        grown = (
+            now.concurrency != last.concurrency
+            or (now.rate is None) != (last.rate is None)
+            or (now.rate is not None and last.rate is not None and now.rate >= 1.1 * last.rate)
         )
         if not grown:
             return None

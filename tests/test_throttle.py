@@ -16,6 +16,7 @@ from shortpen_api_client._throttle import (
     MIN_RATE,
     RATE_DECREASE,
     RATE_INCREASE,
+    UNPACED_ABOVE,
     Change,
     Limits,
     Throttle,
@@ -182,6 +183,21 @@ def test_after_a_cut_the_rate_grows_linearly_back_to_where_it_was_cut() -> None:
         succeed(throttle, 1)
         seconds += 1 / current
     assert seconds == pytest.approx((1 - RATE_DECREASE) / RATE_INCREASE, rel=0.05)
+
+
+def test_grown_to_twice_the_rate_of_the_last_cut_without_a_429_pacing_stops() -> None:
+    throttle = Throttle(max_concurrency=8)
+    succeed(throttle, 3)
+    throttle.throttled(throttle.acquire(0.0), 0.0, retry_after=1.0)  # 2.1/s, cut from 3
+    steps = succeed(throttle, 400)
+    assert throttle.limits() == Limits(concurrency=8, rate=None)
+    assert str(steps[-1]) == "rate limit easing: concurrency 8 of 8, rate unlimited"
+    assert steps[-2].after.rate is not None
+    assert steps[-2].after.rate < UNPACED_ABOVE * 3
+    # the next 429 measures afresh (two successes in its last second), not 0.7 x a grown rate
+    succeed(throttle, 2, now=100.0)
+    throttle.throttled(throttle.acquire(100.0), 100.0, retry_after=1.0)
+    assert rate_of(throttle) == pytest.approx(RATE_DECREASE * 2)
 
 
 def test_other_failures_neither_cut_nor_grow() -> None:
