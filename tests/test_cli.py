@@ -140,19 +140,21 @@ def test_a_bad_max_requests_per_second_exits_2_naming_it(url: str, tmp_path: Pat
 
 @pytest.mark.parametrize("command", ["export", "sync"])
 def test_max_requests_per_second_paces_export_and_sync(tmp_path: Path, command: str) -> None:
-    """At 2 a second against a fake limited to 2 a second: no 429, and five requests take 2 s."""
-    limited = FakeShortPen(seed=31, token=TOKEN, events_per_day=5, rate_limit=RateLimit(per_second=2))
+    """At 5 a second against a fake limited to 5 a second (burst 2): no 429, and five requests
+    take 0.8 s."""
+    limit = RateLimit(per_second=5, burst=2)
+    limited = FakeShortPen(seed=31, token=TOKEN, events_per_day=5, rate_limit=limit)
     output = ["--output", str(tmp_path / ("out.jsonl" if command == "export" else "dataset"))]
     with limited.serve() as base_url:
         result = shortpen(
             command, "--start", "2025-01-01", "--end", "2025-01-05", *output, "--window-days", "1",
-            "--max-requests-per-second", "2", *(["--format", "jsonl"] if command == "sync" else []),
+            "--max-requests-per-second", "5", *(["--format", "jsonl"] if command == "sync" else []),
             env=connected(base_url),
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
     requests = limited.requests
     assert [r.fault for r in requests] == [None] * 5
-    assert requests[-1].at - requests[0].at >= 1.9  # paced: 0.5 s apart (a client may be late, not early)
+    assert requests[-1].at - requests[0].at >= 0.75  # paced 0.2 s apart (a client may be late, not early)
 
 
 def test_unknown_suffix_exits_2(url: str, tmp_path: Path) -> None:
