@@ -246,10 +246,15 @@ def test_sync_a_new_client_sends_one_request_alone_before_opening_up() -> None:
         return ok(request)
 
     http = httpx.Client(transport=httpx.MockTransport(handler))
-    with ShortPen("t", http_client=http, window_days=1) as client:
+    seen: list[Progress] = []
+    with ShortPen("t", http_client=http, window_days=1, progress=seen.append) as client:
         assert len(list(client.clicks(*days(40)))) == 80
     assert during_first == []
-    assert in_flight[1] == 8  # and then it does open up to max_concurrency
+    concurrency = [p.concurrency for p in seen]
+    assert concurrency[0] == 2  # then it opens up, one more per success,
+    assert concurrency == sorted(concurrency)
+    assert concurrency[-1] == 8  # to max_concurrency
+    assert in_flight[1] > 1  # and fetches side by side
 
 
 def test_the_calls_of_one_client_share_what_it_learned() -> None:
