@@ -17,9 +17,9 @@ backend refuses many; a client that must fetch every window delays them instead:
   round of that many successes) back up to ``max_concurrency``.
 - **Hold.** A 429 with ``Retry-After`` holds every new request of the client until it has passed.
 - **Rate** (requests a second, paced evenly). Unlimited until the first 429; then 0.7 times the
-  rate the API was accepting: the successes of the last ``max(1 s, Retry-After)`` and those of the
-  requests still in flight (often answered after a quick 429), over that span plus the refused
-  request's round trip. Each later 429 cuts the current rate to 0.7 of it. Each success adds
+  rate the API was accepting: the successes of the last ``max(1 s, Retry-After)``, and those of the
+  requests still in flight (often answered after a quick 429), over that span. Each later 429 cuts
+  the current rate to 0.7 of it. Each success adds
   ``RATE_INCREASE`` of the rate at the last cut per second of sending, so the rate climbs back
   linearly and probes past the old limit as slowly (a cubic curve, as botocore's, overshoots more
   against a small burst allowance); grown to twice that rate without a 429, pacing stops. ``max_rate``
@@ -182,12 +182,10 @@ class Throttle:
             self._slow_start = False
             self._concurrency = max(1.0, self._concurrency * CONCURRENCY_DECREASE)
             if self._rate is None:
-                # What the API accepted: the successes of the last second (or Retry-After, when
-                # longer) and those of the requests still in flight, over that span plus the round
-                # trip of the refused request (during which those were accepted).
-                window = max(1.0, hold)
-                self._measured_over = window + max(0.0, now - ticket.at)
-                accepted = sum(1 for t in self._successes if t > now - window) / self._measured_over
+                # What the API accepted: the successes of the last second (or of Retry-After, when
+                # longer), and later those of the requests still in flight (``succeeded``).
+                self._measured_over = window = max(1.0, hold)
+                accepted = sum(1 for t in self._successes if t > now - window) / window
                 rate = RATE_DECREASE * accepted if accepted > 0 else None
             else:
                 self._measured_over = None

