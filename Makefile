@@ -24,6 +24,7 @@ help:
 	@echo "make spec-change  the spec-change suite: spec edits in temporary copies reach every output"
 	@echo "make build        build the sdist and wheel into dist/"
 	@echo "make bench        benchmark ratios against a hand-written httpx script (benchmarks/RESULTS.md)"
+	@echo "make bench-rate   429s and wall time against a rate-limited fake (benchmarks/RESULTS.md)"
 	@echo "make record       re-record the VCR cassettes from the fake (make record-live: the real API)"
 
 $(CURDIR)/.tools/bin/uv:
@@ -95,3 +96,9 @@ record-live: install
 .PHONY: bench
 bench: install
 	$(PY) benchmarks/bench.py
+
+# The client against a rate-limited fake: 429s and wall time (benchmarks/RESULTS.md); about a minute.
+# BENCH_RATE_ARGS="--before DIR --record" also measures an older checkout and writes RESULTS.md.
+.PHONY: bench-rate
+bench-rate: install
+	$(PY) benchmarks/rate_limit.py $(BENCH_RATE_ARGS)

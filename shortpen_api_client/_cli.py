@@ -148,6 +148,7 @@ FLAGS = {
     "window_days": "--window-days",
     "max_concurrency": "--concurrency",
     "max_retries": "--max-retries",
+    "max_requests_per_second": "--max-requests-per-second",
     "timeout": "--timeout",
     "workspace_id": "--workspace-id",
     "url_id": "--url-id",
@@ -195,6 +196,11 @@ def connection_options(func: F) -> F:
             "--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per attempt."
         ),
         click.option("--max-retries", type=int, default=DEFAULT_MAX_RETRIES, show_default=True),
+        click.option(
+            "--max-requests-per-second",
+            type=float,
+            help="Never send faster than this (your account's rate limit); 429s slow it down anyway.",
+        ),
         click.option("--workspace-id", type=int, help="Workspace (default: the token's first workspace)."),
         click.option("--url-id", type=int, help="Only the clicks of this link."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary."),
@@ -248,6 +254,7 @@ def make_client(options: dict[str, Any], bar: ProgressBar) -> ShortPen:
         max_concurrency=options["concurrency"],
         timeout=options["timeout"],
         max_retries=options["max_retries"],
+        max_requests_per_second=options["max_requests_per_second"],
         progress=bar.update,
     )
 

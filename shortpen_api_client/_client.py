@@ -27,6 +27,7 @@ import httpx
 from ._config import (
     check_id,
     check_int,
+    check_rate,
     check_seconds,
     connect_address,
     parse_range,
@@ -53,6 +54,7 @@ from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
 from ._redact import LOG_SCRUBBER
 from ._retry import RetryPolicy
+from ._throttle import Throttle
 from ._windows import Window, plan_windows
 from .errors import APITimeoutError, InvalidArgumentError, ShortPenError
 
@@ -95,6 +97,7 @@ class _BaseClient(Generic[H]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         http_client: H | None,
         http_class: type[H],
         progress: Callable[[Progress], None] | None = None,
@@ -119,6 +122,11 @@ class _BaseClient(Generic[H]):
             max_concurrency=check_int(max_concurrency, "max_concurrency", minimum=1),
             max_requests=max_requests,
             policy=RetryPolicy(max_retries=check_int(max_retries, "max_retries", minimum=0)),
+            max_requests_per_second=check_rate(max_requests_per_second, "max_requests_per_second"),
+        )
+        self._throttle = Throttle(
+            max_concurrency=self._settings.max_concurrency,
+            max_rate=self._settings.max_requests_per_second,
         )
         path = request_kwargs(Window(dt.date.min, dt.date.min), None, None)["url"]
         # http://localhost is connected at 127.0.0.1 (never resolved through DNS), Host kept.
@@ -185,6 +193,7 @@ class _BaseClient(Generic[H]):
             clock=self._clock,
             rng=self._rng,
             progress=progress or self._progress,
+            throttle=self._throttle,
         )
 
     def _sync_job(
@@ -219,6 +228,7 @@ class _BaseClient(Generic[H]):
                 clock=self._clock,
                 rng=self._rng,
                 progress=self._progress,
+                throttle=self._throttle,
             )
         except BaseException as exc:
             job.finish(exc)  # releases the folder's lock
@@ -308,6 +318,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         http_client: httpx.Client | None = None,
         progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -324,6 +335,7 @@ class ShortPen(_BaseClient[httpx.Client]):
             window_days=window_days,
             max_concurrency=max_concurrency,
             max_requests=max_requests,
+            max_requests_per_second=max_requests_per_second,
             http_client=http_client,
             http_class=httpx.Client,
             progress=progress,
@@ -432,15 +444,14 @@ class ShortPen(_BaseClient[httpx.Client]):
         to need it (``_Decoder``). ``from_body``, if given, may convert a 200's body straight from
         its bytes (None: decode it as usual)."""
         windows = enumerate(run.windows)
-        limit = self._settings.max_concurrency
         decoder = _Decoder()
         pending: collections.deque[tuple[Window, concurrent.futures.Future[C]]] = collections.deque()
         pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=min(limit, len(run.windows)), thread_name_prefix="shortpen"
+            max_workers=min(self._settings.max_concurrency, len(run.windows)), thread_name_prefix="shortpen"
         )
 
         def fill() -> None:
-            while len(pending) < limit and (planned := next(windows, None)) is not None:
+            while len(pending) < run.concurrency and (planned := next(windows, None)) is not None:
                 index, window = planned
                 decode = functools.partial(_decode_window, convert, from_body, self._settings.token)
                 turn = functools.partial(decoder.run, index)
@@ -647,6 +658,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         http_client: httpx.AsyncClient | None = None,
         progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -663,6 +675,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             window_days=window_days,
             max_concurrency=max_concurrency,
             max_requests=max_requests,
+            max_requests_per_second=max_requests_per_second,
             http_client=http_client,
             http_class=httpx.AsyncClient,
             progress=progress,
@@ -759,11 +772,10 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
 
     async def _batches(self, run: Run) -> AsyncGenerator[Batch]:
         windows = iter(run.windows)
-        limit = self._settings.max_concurrency
         pending: collections.deque[tuple[Window, asyncio.Task[list[Event]]]] = collections.deque()
 
         def fill() -> None:
-            while len(pending) < limit and (window := next(windows, None)) is not None:
+            while len(pending) < run.concurrency and (window := next(windows, None)) is not None:
                 pending.append((window, asyncio.ensure_future(self._fetch_window(run, window))))
 
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -65,6 +66,15 @@ def check_seconds(value: object, name: str, *, optional: bool = False) -> float 
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise InvalidArgumentError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def check_rate(value: object, name: str) -> float | None:
+    """An optional positive, finite number (of requests a second)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise InvalidArgumentError(f"{name} must be a positive number of requests a second, got {value!r}")
     return float(value)
 
 

@@ -4,13 +4,16 @@ and giving up.
 
 The protocol is sans-I/O: a generator that yields what to do next (``Attempt`` a request, or
 ``Sleep``) and receives the outcome, so ``ShortPen`` (threads) and ``AsyncShortPen`` (tasks) run
-exactly the same decisions and differ only in their I/O loop.
+exactly the same decisions and differ only in their I/O loop. Before each attempt it asks the
+client's ``Throttle`` (``_throttle``) when it may send, and tells it how the attempt went; the
+drivers launch at most ``Run.concurrency`` windows at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import operator
 import random
 import threading
@@ -33,6 +36,7 @@ from ._retry import (
     should_retry,
 )
 from ._schema import TIMESTAMP
+from ._throttle import Throttle, Ticket
 from ._version import __version__
 from ._windows import Window
 from .errors import (
@@ -63,6 +67,7 @@ class Settings:
     max_concurrency: int
     max_requests: int | None
     policy: RetryPolicy
+    max_requests_per_second: float | None = None
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", "User-Agent": USER_AGENT}
@@ -81,6 +86,10 @@ class Progress:
     retries: int
     splits: int
     elapsed: float
+    concurrency: int = 0
+    """Windows the client fetches at once now (it adapts to 429s; at most ``max_concurrency``)."""
+    rate: float | None = None
+    """Requests a second the client allows itself now; None: unpaced (no 429 yet, no maximum)."""
 
 
 @attrs.define(kw_only=True)
@@ -238,6 +247,7 @@ class Run:
         clock: Callable[[], float],
         rng: random.Random | None = None,
         progress: Callable[[Progress], None] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.settings = settings
         self.workspace_id = workspace_id
@@ -255,6 +265,15 @@ class Run:
         self.deadline = None if settings.total_timeout is None else self.started + settings.total_timeout
         self.stopped = threading.Event()
         """Set when the consumer stops (or fails): windows in flight stop at their next step."""
+        self.throttle = throttle or Throttle(
+            max_concurrency=settings.max_concurrency, max_rate=settings.max_requests_per_second
+        )
+        """The client's rate control (shared by its calls), or this call's own."""
+
+    @property
+    def concurrency(self) -> int:
+        """Windows the drivers may fetch at once now (the throttle's; never a window split)."""
+        return self.throttle.concurrency
 
     def attempt_timeout(self, window: Window) -> float:
         """Seconds the next attempt may take: ``timeout``, or less when the call's deadline is near."""
@@ -280,15 +299,18 @@ class Run:
         """
         too_large_streak = 0
         retries = 0
+        awake = -math.inf  # the time this window has slept until (an injected sleep may not move the clock)
         while True:
             if self.stopped.is_set():
                 raise Cancelled
+            ticket, awake = yield from self._paced(window, awake)
             self._charge_request(window)
             outcome = yield Attempt(window, retries + 1)
             assert outcome is not None  # noqa: S101  (the drivers always answer an Attempt)
             if outcome.error is not None:
                 redact(outcome.error, self.settings.token)
             self._log_attempt(window, retries + 1, outcome)
+            self._tell_throttle(window, ticket, outcome, max(self.clock(), awake))
             if outcome.error is None:
                 assert outcome.events is not None  # noqa: S101  (an Outcome holds events or an error)
                 return outcome.events
@@ -313,7 +335,43 @@ class Run:
             if self.deadline is not None and self.clock() + delay >= self.deadline:
                 raise self.deadline_error(window) from error
             self.stats.add(retries=1)
+            awake = max(self.clock(), awake) + delay
             yield Sleep(delay)
+
+    def _paced(self, window: Window, awake: float) -> Generator[Step, Outcome | None, tuple[Ticket, float]]:
+        """Sleep until the client's throttle lets this window send (the hold after a 429, the pace);
+        the ticket, and the time this window has slept until."""
+        now = max(self.clock(), awake)
+        ticket = self.throttle.acquire(now)
+        while True:
+            if ticket.at > now:
+                if self.deadline is not None and ticket.at >= self.deadline:
+                    raise self.deadline_error(window)
+                yield Sleep(ticket.at - now)
+                if self.stopped.is_set():
+                    raise Cancelled
+                now = awake = max(self.clock(), ticket.at)
+            confirmed = self.throttle.confirm(ticket)
+            if confirmed == ticket:
+                return ticket, awake
+            ticket = confirmed
+
+    def _tell_throttle(self, window: Window, ticket: Ticket, outcome: Outcome, now: float) -> None:
+        """A success lets the client speed up again; a 429 slows the whole client down."""
+        error = outcome.error
+        if error is None:
+            change = self.throttle.succeeded(ticket, now)
+        elif isinstance(error, APIStatusError) and error.status_code == 429:
+            retry_after = error.retry_after
+            if retry_after is not None:
+                retry_after = min(retry_after, self.settings.policy.max_retry_after)
+            change = self.throttle.throttled(ticket, now, retry_after)
+        else:
+            return
+        if change is not None and change.cut:
+            logger.info("%s: %s", window, change)
+        elif change is not None:
+            logger.info("%s", change)
 
     def _split(self, window: Window, error: ShortPenError) -> Generator[Step, Outcome | None, Chunk]:
         first, second = window.halves()
@@ -349,6 +407,7 @@ class Run:
         self.stats.add(windows_done=1, events=len(events))
         if self.progress is not None:
             stats = self.stats
+            limits = self.throttle.limits()
             self.progress(
                 Progress(
                     window=window,
@@ -360,6 +419,8 @@ class Run:
                     retries=stats.retries,
                     splits=stats.splits,
                     elapsed=self.clock() - self.started,
+                    concurrency=limits.concurrency,
+                    rate=limits.rate,
                 )
             )
 

@@ -18,7 +18,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
+from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan, RateLimit
 
 from .conftest import ROOT
 
@@ -130,6 +130,36 @@ def test_bad_input_exits_2_naming_the_value(
     result = shortpen("export", *args, "--output", str(out), env=connected(url))
     assert_one_line_error(result, 2, *needles)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "nan", "inf"])
+def test_a_bad_max_requests_per_second_exits_2_naming_it(url: str, tmp_path: Path, value: str) -> None:
+    out = tmp_path / "clicks.csv"
+    result = shortpen(
+        "export", "--start", "2025-03-01", "--end", "2025-03-02", "--output", str(out),
+        "--max-requests-per-second", value, env=connected(url),
+    )  # fmt: skip
+    assert_one_line_error(result, 2, "--max-requests-per-second must be a positive number", value)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["export", "sync"])
+def test_max_requests_per_second_paces_export_and_sync(tmp_path: Path, command: str) -> None:
+    """At 5 a second against a fake limited to 5 a second (burst 2): no 429, and five requests
+    take 0.8 s."""
+    limit = RateLimit(per_second=5, burst=2)
+    limited = FakeShortPen(seed=31, token=TOKEN, events_per_day=5, rate_limit=limit)
+    output = ["--output", str(tmp_path / ("out.jsonl" if command == "export" else "dataset"))]
+    with limited.serve() as base_url:
+        result = shortpen(
+            command, "--start", "2025-01-01", "--end", "2025-01-05", *output, "--window-days", "1",
+            "--max-requests-per-second", "5", *(["--format", "jsonl"] if command == "sync" else []),
+            env=connected(base_url),
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    requests = limited.requests
+    assert [r.fault for r in requests] == [None] * 5
+    assert requests[-1].at - requests[0].at >= 0.75  # paced 0.2 s apart (a client may be late, not early)
 
 
 def test_unknown_suffix_exits_2(url: str, tmp_path: Path) -> None:

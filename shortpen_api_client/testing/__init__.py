@@ -18,5 +18,6 @@ See :class:`FakeShortPen` for the account, its data (derived from the spec) and 
 
 from ._fake import FakeShortPen, RecordedRequest
 from ._faults import Fault, FaultKind, FaultPlan
+from ._limits import RateLimit
 
-__all__ = ["FakeShortPen", "Fault", "FaultKind", "FaultPlan", "RecordedRequest"]
+__all__ = ["FakeShortPen", "Fault", "FaultKind", "FaultPlan", "RateLimit", "RecordedRequest"]

@@ -20,6 +20,7 @@ from . import _json, _server
 from ._data import FIRST_DAY, LAST_DAY, MAX_EVENTS_PER_DAY, ORGANIZATION_ID, SCAN_LIMIT, WORKSPACES
 from ._events import SHAPES
 from ._faults import Fault, FaultPlan
+from ._limits import RateLimit, TokenBucket
 from ._request import BadRequest, RequestRules, parse_json
 from ._responses import HTML, error_response, gateway_page, html_response, json_response
 from ._store import Clicks
@@ -40,11 +41,12 @@ class RecordedRequest:
     """The parsed JSON body, or None when it is empty or not JSON (see ``content``)."""
     content: bytes = attrs.field(repr=False)
     at: float
-    """``time.monotonic()`` at arrival."""
+    """The fake's ``clock()`` at arrival (``time.monotonic()`` unless the fake was given a clock)."""
     headers: Mapping[str, str]
     """Lower-case names; ``authorization`` keeps its scheme only: ``"Bearer [redacted]"``."""
     fault: Fault | None
-    """The fault the plan chose for this request, if any."""
+    """The fault the plan chose for this request, if any; ``Fault.rate_limit(n)`` when the fake's
+    ``rate_limit`` turned it away."""
 
 
 def _redacted_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -97,7 +99,7 @@ class FakeShortPen:
     ``start``, ``workspace_id`` one of the organization's; a 400's message starts with the field.
 
     The fake's own choices where the real API's behaviour is unknown: days after the current date in
-    the account's timezone (``clock``, default the system clock) have no clicks, today has all of its
+    the account's timezone (``now``, default the system clock) have no clicks, today has all of its
     clicks; a ``url_id`` that is not a link of the workspace answers 200 with no events. A request
     that covers more than ``SCAN_LIMIT`` (500,000) clicks of the workspace answers the gateway's
     504 at once, without generating anything, whatever ``max_events_per_response`` says.
@@ -105,6 +107,11 @@ class FakeShortPen:
     ``spec`` (an OpenAPI document as data, default: the vendored spec this package was generated
     from) is where the event and request schemas are derived from; give another one to see what a
     spec change does to the wire (the generated models do not follow it).
+
+    ``rate_limit=RateLimit(per_second=2, burst=2)`` answers 429 with ``Retry-After`` to requests over
+    that rate (a token bucket, see :class:`RateLimit`), before any fault of the plan; time is the
+    fake's ``clock`` (``time.monotonic`` unless given: a test can pass the fake clock it also gives
+    the client, so that nothing waits for real).
 
     Two ways in, one handler (:meth:`handle`): :meth:`transport` for an ``httpx.Client`` or
     ``httpx.AsyncClient``, and :meth:`serve` on a real loopback socket.
@@ -121,8 +128,10 @@ class FakeShortPen:
         max_events_per_response: int | None = None,
         faults: FaultPlan | None = None,
         shape: str = "spec",
-        clock: Callable[[], dt.datetime] = _utc_now,
+        now: Callable[[], dt.datetime] = _utc_now,
         spec: Mapping[str, Any] | None = None,
+        rate_limit: RateLimit | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 <= events_per_day <= MAX_EVENTS_PER_DAY // 2:
             raise ValueError(f"events_per_day must be in [0, {MAX_EVENTS_PER_DAY // 2}]")
@@ -143,7 +152,7 @@ class FakeShortPen:
         self._method = derived.method if derived else _schema.METHOD
         self._rules = RequestRules(derived.request if derived else _schema.REQUEST)
         self._shape_name = shape
-        self._clock = clock
+        self._now = now
         self._seed = seed
         self._tz = _zone(timezone)
         self._events_per_day = events_per_day
@@ -154,6 +163,9 @@ class FakeShortPen:
         """Above this many events in a response: 504 with an HTML body, like a gateway (settable)."""
         self.faults = faults
         """The fault plan (settable; request numbers keep counting)."""
+        self._clock = clock
+        self._rate_limit = rate_limit
+        self._bucket = None if rate_limit is None else TokenBucket(rate_limit, clock())
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._occurrences: dict[bytes, int] = {}
@@ -181,6 +193,10 @@ class FakeShortPen:
         return self._seed
 
     @property
+    def rate_limit(self) -> RateLimit | None:
+        return self._rate_limit
+
+    @property
     def timezone(self) -> dt.tzinfo:
         """The account's timezone: dates are local days in it, ``created_at`` carries its offset."""
         return self._tz
@@ -199,8 +215,8 @@ class FakeShortPen:
         return self._shape_name
 
     def today(self) -> dt.date:
-        """The account's current date (``clock`` in its timezone): later days have no clicks."""
-        now = self._clock()
+        """The account's current date (``now()`` in its timezone): later days have no clicks."""
+        now = self._now()
         return (now if now.tzinfo else now.replace(tzinfo=dt.UTC)).astimezone(self._tz).date()
 
     @property
@@ -274,7 +290,6 @@ class FakeShortPen:
         come back as a response with effects (``response.extensions``) that :meth:`transport` and
         :meth:`serve` carry out; this method itself never waits.
         """
-        at = time.monotonic()
         try:
             content = request.content
         except httpx.RequestNotRead:
@@ -292,10 +307,15 @@ class FakeShortPen:
             content if not_json is not None else _json.canonical(parsed)
         )
         with self._lock:
+            at = self._clock()
             number = len(self._requests) + 1
             occurrence = self._occurrences[key] = self._occurrences.get(key, 0) + 1
+            retry_after = None if self._bucket is None else self._bucket.take(at)
             plan = self.faults
-            fault = plan.fault_for(number=number, key=key, occurrence=occurrence) if plan else None
+            if retry_after is not None:
+                fault: Fault | None = Fault.rate_limit(retry_after=retry_after)
+            else:
+                fault = plan.fault_for(number=number, key=key, occurrence=occurrence) if plan else None
             self._requests.append(
                 RecordedRequest(
                     number=number,

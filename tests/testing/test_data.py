@@ -280,8 +280,8 @@ def test_link_counts_are_the_counts_of_the_generated_days() -> None:
 def test_no_clicks_after_today_in_the_accounts_timezone() -> None:
     # 23:30 UTC on 2025-01-10 is already 2025-01-11 in Tokyo.
     now = dt.datetime(2025, 1, 10, 23, 30, tzinfo=dt.UTC)
-    utc = FakeShortPen(events_per_day=20, clock=lambda: now)
-    tokyo = FakeShortPen(events_per_day=20, timezone="Asia/Tokyo", clock=lambda: now)
+    utc = FakeShortPen(events_per_day=20, now=lambda: now)
+    tokyo = FakeShortPen(events_per_day=20, timezone="Asia/Tokyo", now=lambda: now)
     assert utc.today() == dt.date(2025, 1, 10)
     assert tokyo.today() == dt.date(2025, 1, 11)
     assert {e["created_at"][:10] for e in utc.events("2025-01-09", "2025-01-20")} == {
@@ -302,7 +302,7 @@ def test_no_clicks_after_today_in_the_accounts_timezone() -> None:
 
 def test_the_clock_moves_with_time() -> None:
     now = [dt.datetime(2025, 1, 10, 12, tzinfo=dt.UTC)]
-    fake = FakeShortPen(events_per_day=20, clock=lambda: now[0])
+    fake = FakeShortPen(events_per_day=20, now=lambda: now[0])
     with client_for(fake) as http:
         assert http.post(PATH, json={"start": "2025-01-11", "end": "2025-01-11"}).json()["data"] == []
         now[0] += dt.timedelta(days=1)
