@@ -145,8 +145,7 @@ class Dataset:
             raise
         self.schema_changes: Final = changes
         """How ``schema`` differs from the one the files were written with (accepted changes)."""
-        self._manifest.schema = schema  # recorded with the next journal append or compaction
-        self._record_schema = lock and recorded != schema  # a writer records it even if it writes no day
+        self._manifest.schema = schema  # recorded with the first day written
         for day, record in self._manifest.records.items():
             if record.path != self._relative_path(day):
                 logger.warning(
@@ -283,11 +282,9 @@ class Dataset:
         return records
 
     def compact(self) -> None:
-        """Fold the journal into the manifest (one atomic rewrite), if there is a journal (or the
-        schema to record changed)."""
-        if self._manifest.has_journal or self._record_schema:
+        """Fold the journal into the manifest (one atomic rewrite), if there is a journal."""
+        if self._manifest.has_journal:
             self._manifest.compact()
-            self._record_schema = False
 
     def close(self) -> None:
         """Compact the journal and release the writer's lock (if this object holds it)."""
