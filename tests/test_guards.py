@@ -89,7 +89,9 @@ class DurabilitySpy:
                 before = events[renames[n - 1] + 1 if n else 0 : at]
                 after = events[at + 1 : renames[n + 1] if n + 1 < len(renames) else len(events)]
                 assert ("fsync", moved, False) in before, f"{target.name} was not fsynced before its rename"
-                assert ("fsync", folder, True) in after, f"{target.parent} was not fsynced after {target.name}"
+                assert ("fsync", folder, True) in after, (
+                    f"{target.parent} was not fsynced after {target.name}"
+                )
         for event in self.events:
             if event[0] == "replace":
                 targets.append(event[1])
