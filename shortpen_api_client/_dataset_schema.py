@@ -22,8 +22,9 @@ The notion is ``scripts/spec_diff.py``'s (the maintainer's report), applied to w
 rather than to code that reads events: a removed, renamed or retyped field breaks both, an added one
 neither. Required/nullable changes break code that relied on a value (the report says so at regen),
 but change no file's columns or types: the folder reads as one table, as a fresh folder under the
-new spec would. Those changes, and every other accepted one, are logged once (a warning) when a sync
-adopts the new schema; it is recorded, and the next sync compares with it.
+new spec would. Those changes, and every other accepted one, are logged (a warning) when a sync
+opens the folder; the new schema is recorded with the first day it writes, and the next sync
+compares with that.
 
 The rule is the same for every format. CSV files carry their columns in a header, so a new field
 changes the header of newer files. JSONL files hold the events as the server sent them, whatever
