@@ -43,6 +43,11 @@ ignored: that day is not complete, so the next :meth:`Dataset.plan` fetches it a
 replaces it. A day's file always holds one complete fetch of that day, so a rerun never duplicates or
 loses an event.
 
+The columns are those of the schema the dataset is opened with (the spec's, ``_schema.EVENT``); the
+records keep the schema the files were written with, and opening a folder written under another
+one checks that the files can go on together (:mod:`._dataset_schema`): new fields become columns of
+the files written from then on, a removed, renamed or retyped field is a ``DatasetSchemaError``.
+
 A day with no events is recorded as complete and gets a file with no rows (an empty JSONL file, a CSV
 header, a Parquet file with the schema), so "fetched, no clicks" and "not fetched yet" look different
 to readers too.
@@ -62,6 +67,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
+from ._dataset_schema import CURRENT, DatasetSchema, check_resume
 from ._export import (
     Event,
     import_pyarrow,
@@ -96,7 +102,9 @@ class Dataset:
     """A day-partitioned dataset in ``output_dir``; one file per day, records of the complete days.
 
     Opening it reads the records (manifest, then journal); records that are unreadable, corrupt or
-    written for another format raise :class:`ManifestError` naming the file (nothing is started over).
+    written for another format raise :class:`ManifestError` naming the file (nothing is started over),
+    and files written under an event schema that ``schema`` cannot continue raise
+    ``DatasetSchemaError`` (see :mod:`._dataset_schema`).
     With ``lock=True`` (a sync) it first creates the folder and takes the writer's lock, failing at
     once with ``DatasetLockedError`` if another writer holds it; :meth:`close` (or leaving a ``with``
     block) compacts the journal into the manifest and releases the lock.
@@ -109,6 +117,7 @@ class Dataset:
         format: str = "parquet",
         source: dict[str, Any] | None = None,
         lock: bool = False,
+        schema: DatasetSchema = CURRENT,
     ) -> None:
         self.path: Final = Path(output_dir)
         self.format: Final = resolve_format(Path(f"part-0.{format}"), format)
@@ -117,6 +126,8 @@ class Dataset:
         self.manifest_path: Final = self.path / MANIFEST_NAME
         self.source: Final = source
         """What the data is of (API host, workspace, link): a folder holds one source's clicks only."""
+        self.schema: Final = schema
+        """The event schema the files are written with (this client's spec, unless a test says)."""
         if self.path.exists() and not self.path.is_dir():
             raise InvalidArgumentError(f"dataset folder {str(self.path)!r} is not a directory")
         self.lock: Final = FolderLock(self.path)
@@ -127,9 +138,14 @@ class Dataset:
             self.lock.acquire_lock()
         try:
             self._manifest = Manifest(self.path, format=self.format, source=source)
+            recorded = self._manifest.schema
+            changes = check_resume(self.path, recorded, self._manifest.records.values(), schema)
         except BaseException:
             self.lock.release_lock()
             raise
+        self.schema_changes: Final = changes
+        """How ``schema`` differs from the one the files were written with (accepted changes)."""
+        self._manifest.schema = schema  # recorded with the first day written
         for day, record in self._manifest.records.items():
             if record.path != self._relative_path(day):
                 logger.warning(
@@ -237,7 +253,7 @@ class Dataset:
                 write_bytes_atomically(target, empty[0])
                 count, size, sha256 = 0, len(empty[0]), empty[1]
             else:
-                with open_writer(target, self.format) as writer:
+                with open_writer(target, self.format, fields=self.schema.fields) as writer:
                     writer.write_batch(events)
                 count, size, sha256 = writer.events, writer.bytes, _sha256(target)
                 if not events:

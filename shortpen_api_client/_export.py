@@ -61,7 +61,7 @@ from typing import Any, BinaryIO, Final, Protocol
 
 import attrs
 
-from ._schema import EVENT, EVENT_NAMES, TIMESTAMP, arrow_type
+from ._schema import EVENT, TIMESTAMP, Field, arrow_type
 from ._spec import SPEC_SHA256
 from ._version import __version__
 from .errors import InvalidArgumentError
@@ -94,13 +94,18 @@ def resolve_format(output: Path, format: str | None) -> str:
 
 
 def open_writer(
-    output: Path | str, format: str | None = None, *, row_group_rows: int = ROW_GROUP_ROWS
+    output: Path | str,
+    format: str | None = None,
+    *,
+    row_group_rows: int = ROW_GROUP_ROWS,
+    fields: Sequence[Field] = EVENT,
 ) -> EventWriter:
     """Start an atomic export to ``output``: check everything first, then create the temporary file.
 
     Raises ``ValueError`` for an unknown format, a missing parent directory or an ``output`` that exists
     and is not a regular file (a directory, a device, a FIFO, a socket, or a symlink), and ``ImportError`` naming the ``parquet`` extra when Parquet is asked for without
-    pyarrow; in every case before any file is created.
+    pyarrow; in every case before any file is created. ``fields`` are the columns of CSV and
+    Parquet (a dataset passes the schema it writes; everything else, the spec's).
     """
     path = Path(output)
     fmt = resolve_format(path, format)
@@ -113,7 +118,7 @@ def open_writer(
     existing_output(path)
     if fmt == "parquet":
         import_pyarrow()
-    return EventWriter(path, fmt, row_group_rows=row_group_rows)
+    return EventWriter(path, fmt, row_group_rows=row_group_rows, fields=fields)
 
 
 class EventWriter:
@@ -123,7 +128,14 @@ class EventWriter:
     commit, :attr:`events` is the number of events written and :attr:`bytes` the file's size.
     """
 
-    def __init__(self, output: Path, format: str, *, row_group_rows: int = ROW_GROUP_ROWS) -> None:
+    def __init__(
+        self,
+        output: Path,
+        format: str,
+        *,
+        row_group_rows: int = ROW_GROUP_ROWS,
+        fields: Sequence[Field] = EVENT,
+    ) -> None:
         self.path: Final = output
         self.format: Final = format
         self.events = 0
@@ -131,7 +143,7 @@ class EventWriter:
         self._state = "open"
         self._temp = AtomicFile(output)
         try:
-            self._sink = _make_sink(format, self._temp.file, row_group_rows=row_group_rows)
+            self._sink = _make_sink(format, self._temp.file, row_group_rows=row_group_rows, fields=fields)
         except BaseException:
             self._temp.abort()
             raise
@@ -416,12 +428,12 @@ class _Sink(Protocol):
         """Release what the sink holds; the file is about to be deleted."""
 
 
-def _make_sink(format: str, file: BinaryIO, *, row_group_rows: int) -> _Sink:
+def _make_sink(format: str, file: BinaryIO, *, row_group_rows: int, fields: Sequence[Field]) -> _Sink:
     if format == "jsonl":
-        return _JsonlSink(file)
+        return _JsonlSink(file)  # every key as sent: no columns
     if format == "csv":
-        return _CsvSink(file)
-    return _ParquetSink(file, row_group_rows=row_group_rows)
+        return _CsvSink(file, fields)
+    return _ParquetSink(file, row_group_rows=row_group_rows, fields=fields)
 
 
 def jsonl_encoder() -> Callable[[Sequence[Event]], bytes]:
@@ -482,15 +494,16 @@ class _JsonlSink:
 
 
 class _CsvSink:
-    def __init__(self, file: BinaryIO) -> None:
+    def __init__(self, file: BinaryIO, fields: Sequence[Field]) -> None:
+        self._names = [f.name for f in fields]
         self._text = io.TextIOWrapper(file, encoding="utf-8", newline="")
         self._writer = csv.writer(self._text)
-        self._writer.writerow(EVENT_NAMES)
+        self._writer.writerow(self._names)
 
     def encode(self, events: Sequence[Event]) -> str:
         # csv writes None as an empty cell, so a missing key and a null look the same.
         text = io.StringIO(newline="")
-        csv.writer(text).writerows([[event.get(name) for name in EVENT_NAMES] for event in events])
+        csv.writer(text).writerows([[event.get(name) for name in self._names] for event in events])
         return text.getvalue()
 
     def encode_body(self, content: bytes) -> None:
@@ -519,20 +532,22 @@ def import_pyarrow() -> Any:
     return pyarrow
 
 
-def parquet_schema() -> Any:
+def parquet_schema(fields: Sequence[Field] = EVENT) -> Any:
     """The Arrow schema of a Parquet export, with this client's version and spec hash as metadata."""
     pa = import_pyarrow()
     metadata = {"shortpen_api_client.version": __version__, "shortpen_api_client.spec_sha256": SPEC_SHA256}
-    return pa.schema([pa.field(f.name, arrow_type(f, pa)) for f in EVENT], metadata=metadata)
+    return pa.schema([pa.field(f.name, arrow_type(f, pa)) for f in fields], metadata=metadata)
 
 
-#: Columns read as text first and converted by Arrow afterwards (ISO dates and date-times).
-_PARSED: Final = tuple(i for i, f in enumerate(EVENT) if f.kind in ("date", "datetime"))
+def _parsed(pa: Any, schema: Any) -> list[int]:
+    """The columns read as text first and converted by Arrow afterwards (ISO dates and date-times)."""
+    return [i for i, f in enumerate(schema) if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
 
 
 def _as_text(pa: Any, schema: Any) -> list[Any]:
     """The schema's fields, with the parsed columns (dates, date-times) typed as strings."""
-    return [pa.field(f.name, pa.string()) if i in _PARSED else f for i, f in enumerate(schema)]
+    parsed = _parsed(pa, schema)
+    return [pa.field(f.name, pa.string()) if i in parsed else f for i, f in enumerate(schema)]
 
 
 def events_to_table(events: Sequence[Event], schema: Any) -> Any:
@@ -550,7 +565,7 @@ def events_to_table(events: Sequence[Event], schema: Any) -> Any:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         _raise_for_bad_column(pa, events, as_text)
         raise
-    for i in _PARSED:
+    for i in _parsed(pa, schema):
         columns[i] = _parse_column(pa, schema[i], columns[i], events)
     return pa.Table.from_arrays(columns, schema=schema)
 
@@ -587,7 +602,7 @@ def body_to_table(content: bytes, schema: Any) -> Any:
         if events.null_count:
             return None
         columns = events.flatten()
-        for i in _PARSED:
+        for i in _parsed(pa, schema):
             columns[i] = columns[i].cast(schema[i].type)
         instants = columns[schema.get_field_index(TIMESTAMP)]
         if instants.null_count:
@@ -646,9 +661,9 @@ def _timestamps(pa: Any, name: str, text: Any, events: Sequence[Event]) -> Any:
 
 
 class _ParquetSink:
-    def __init__(self, file: BinaryIO, *, row_group_rows: int) -> None:
+    def __init__(self, file: BinaryIO, *, row_group_rows: int, fields: Sequence[Field]) -> None:
         self._pa = import_pyarrow()
-        self._schema = parquet_schema()
+        self._schema = parquet_schema(fields)
         self._writer = self._pa.parquet.ParquetWriter(file, self._schema)
         self._row_group_rows = row_group_rows
         self._pending: list[Any] = []

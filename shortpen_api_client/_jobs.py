@@ -16,9 +16,9 @@ import attrs
 
 from ._config import check_int, parse_date
 from ._dataset import Dataset, split_by_day
+from ._dataset_schema import CURRENT, DatasetSchema
 from ._engine import Run
 from ._export import EventWriter, open_writer, remove_stale_temps
-from ._spec import SPEC_SHA256
 from ._version import __version__
 from ._windows import Window, plan_windows
 from .errors import InvalidArgumentError
@@ -134,6 +134,7 @@ class SyncJob:
         format: str,
         window_days: int,
         source: dict[str, Any],
+        schema: DatasetSchema = CURRENT,
     ) -> None:
         self.start = parse_date(start, "start")
         self.end = yesterday_utc() if end is None else parse_date(end, "end")
@@ -141,8 +142,9 @@ class SyncJob:
             hint = " (end defaults to yesterday, UTC)" if end is None else ""
             raise InvalidArgumentError(f"start ({self.start}) is after end ({self.end}){hint}")
         self.lookback_days = check_int(lookback_days, "lookback_days", minimum=0)
-        # The folder's lock first (DatasetLockedError if another sync holds it), then the records.
-        self.dataset = Dataset(output_dir, format=format, source=source, lock=True)
+        # The folder's lock first (DatasetLockedError if another sync holds it), then the records
+        # (DatasetSchemaError if the files there cannot go on with ``schema``'s columns).
+        self.dataset = Dataset(output_dir, format=format, source=source, lock=True, schema=schema)
         try:
             self.days = self.dataset.plan(self.start, self.end, lookback_days=self.lookback_days)
             self.windows = windows_for_days(self.days, window_days)
@@ -180,7 +182,7 @@ class SyncJob:
             split_by_day(events, window.each_day()),
             fetched_at=dt.datetime.now(dt.UTC),
             client_version=__version__,
-            spec_sha256=SPEC_SHA256,
+            spec_sha256=self.dataset.schema.spec_sha256,
         )
         self.bytes += sum(record.bytes for record in records)
 

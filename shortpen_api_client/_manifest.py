@@ -18,6 +18,11 @@ line without its newline: it is ignored when read (that day is then not complete
 Compaction writes the new manifest atomically (temporary file, fsync, ``os.replace``, fsync of the
 folder) and only then removes the journal (and fsyncs the folder): killed in between, the journal's
 records are replayed onto a manifest that already holds them, which changes nothing.
+
+Both also record the event schema the files are written with (``schema``: the spec's version and
+sha256 and the event fields, :mod:`._dataset_schema`); the journal's header holds the schema of
+the run that wrote it, and replaces the manifest's when it is replayed. A manifest without one
+(0.1.0) reads as ``schema = None``.
 """
 
 from __future__ import annotations
@@ -31,13 +36,15 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
+from ._dataset_schema import DatasetSchema
 from ._export import fsync_directory, write_bytes_atomically
 from .errors import InvalidArgumentError
 
 MANIFEST_NAME: Final = "_manifest.json"
 JOURNAL_NAME: Final = "_journal.jsonl"
 MANIFEST_VERSION: Final = 2
-"""2 added ``sha256`` to each day; a version 1 manifest is read, its days counted as not complete."""
+"""2 added ``sha256`` to each day (and ``schema``); a version 1 manifest is read, its days counted as
+not complete."""
 _READABLE_VERSIONS: Final = (1, MANIFEST_VERSION)
 _LATEST_OFFSET: Final = timezone(timedelta(hours=-12))  # the last place on Earth where a day ends
 _SHA256: Final = re.compile(r"[0-9a-f]{64}")
@@ -142,6 +149,8 @@ class Manifest:
         self.source = source
         """What the data is of; when not given, the one the manifest names (kept by compaction)."""
         self.records: dict[date, DayRecord] = {}
+        self.schema: DatasetSchema | None = None
+        """The event schema of the files: as recorded (None if not), until the dataset sets its own."""
         self._journal_started = False  # whether this object created the current journal
         self._load_manifest()
         self._load_journal()
@@ -154,6 +163,8 @@ class Manifest:
             if self.journal_path.exists():
                 self.compact()
             header = {"journal_version": MANIFEST_VERSION, "format": self.format, "source": self.source}
+            if self.schema is not None:
+                header["schema"] = self.schema.to_json()
             lines.insert(0, json.dumps(header) + "\n")
             flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | getattr(os, "O_BINARY", 0)
         else:
@@ -175,6 +186,7 @@ class Manifest:
             "manifest_version": MANIFEST_VERSION,
             "format": self.format,
             "source": self.source,
+            **({"schema": self.schema.to_json()} if self.schema is not None else {}),
             "days": {day.isoformat(): record.to_json() for day, record in sorted(self.records.items())},
         }
         write_bytes_atomically(self.path, (json.dumps(manifest, indent=1) + "\n").encode())
@@ -213,6 +225,7 @@ class Manifest:
                 for day, value in days.items()
             }
             fmt = _typed(manifest, "format", str)
+            schema = _schema(manifest)
         except (ValueError, TypeError, KeyError) as exc:
             raise ManifestError(
                 f"the dataset manifest {name} is corrupt ({exc}); fix or remove it to fetch every day again"
@@ -222,6 +235,7 @@ class Manifest:
         if self.source is None and isinstance(source, dict):
             self.source = source
         self.records = records
+        self.schema = schema
 
     def _load_journal(self) -> None:
         name = str(self.journal_path)
@@ -240,6 +254,7 @@ class Manifest:
             if not isinstance(header, dict) or header.get("journal_version") != MANIFEST_VERSION:
                 raise ValueError(f"unknown journal header {lines[0][:80]!r}")
             fmt = _typed(header, "format", str)
+            schema = _schema(header)
             for line in lines[1:]:
                 entry = json.loads(line)
                 if not isinstance(entry, dict):
@@ -251,6 +266,8 @@ class Manifest:
             ) from exc
         self._check_origin(name, fmt, header.get("source"))
         self.records.update((record.day, record) for record in records)
+        if schema is not None:  # the run that wrote the journal wrote with it
+            self.schema = schema
 
     def _check_origin(self, name: str, fmt: str, source: Any) -> None:
         if fmt != self.format:
@@ -263,6 +280,11 @@ class Manifest:
                 f"the dataset in {self.folder} holds the clicks of {_describe(source)}, not of "
                 f"{_describe(self.source)}: use another folder (mixing them would corrupt both)"
             )
+
+
+def _schema(document: dict[str, Any]) -> DatasetSchema | None:
+    value = document.get("schema")
+    return None if value is None else DatasetSchema.from_json(value)
 
 
 def _journal_line(record: DayRecord) -> str:

@@ -4,7 +4,8 @@ Every failure of a call is an exception, never ``None`` and never an empty windo
 
     ValueError
      └── InvalidArgumentError            bad argument or configuration, raised before any request
-          └── DatasetLockedError         another sync holds the dataset folder's lock
+          ├── DatasetLockedError         another sync holds the dataset folder's lock
+          └── DatasetSchemaError         the dataset folder was written under an incompatible spec
     ShortPenError                        base of everything the API (or talking to it) can cause
      ├── APIStatusError                  the server answered with an error status
      │    ├── BadRequestError            400 (never retried)
@@ -34,6 +35,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "DatasetLockedError",
+    "DatasetSchemaError",
     "InvalidArgumentError",
     "InvalidResponseError",
     "NotFoundError",
@@ -63,6 +65,16 @@ class DatasetLockedError(InvalidArgumentError):
     """Another sync (in this process or another) is writing to the same dataset folder.
 
     Raised at once, before any request: one writer per folder. The CLI exits 2, as for bad input.
+    """
+
+
+class DatasetSchemaError(InvalidArgumentError):
+    """The dataset folder's files were written under a spec whose event fields differ from this
+    client's in a way its files cannot hold together (a field removed, renamed or retyped), or under
+    another spec that did not record its fields.
+
+    Raised when the sync opens the folder, before any request; the message names both specs and
+    what to do (sync into another folder). The CLI exits 2, as for bad input.
     """
 
 

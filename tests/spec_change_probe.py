@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import logging
 import sys
 import tempfile
 from collections.abc import Callable
@@ -198,12 +199,49 @@ def post(body: dict[str, Any]) -> dict[str, Any]:
     return {"status": response.status_code, "body": answer}
 
 
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def resume(folder: str, start: str, end: str, format: str) -> dict[str, Any]:
+    """A sync by the copy into a dataset folder written before the change (lookback 0): its error, or
+    each day file's columns and the schema the manifest records."""
+    import pyarrow.parquet as pq
+
+    warnings = _Warnings()
+    logging.getLogger("shortpen_api_client").addHandler(warnings)
+    dataset = Path(folder)
+    fake = FakeShortPen(seed=8, events_per_day=5)
+    try:
+        with _client(fake) as client:
+            client.sync(start, end, output_dir=dataset, format=format, lookback_days=0)
+    except ShortPenError as exc:  # pragma: no cover - an API failure is a probe failure
+        raise AssertionError(f"the fake failed: {exc}") from exc
+    except ValueError as exc:
+        return {"error": type(exc).__name__, "message": str(exc), "requests": len(fake.requests)}
+    columns: dict[str, list[str]] = {}
+    for path in sorted(dataset.glob(f"date=*/part-0.{format}")):
+        if format == "parquet":
+            columns[path.parent.name[5:]] = list(pq.read_schema(path).names)
+        else:
+            with path.open(newline="", encoding="utf-8") as file:
+                columns[path.parent.name[5:]] = next(csv.reader(file))
+    manifest = json.loads((dataset / "_manifest.json").read_text())
+    return {"error": None, "columns": columns, "schema": manifest["schema"], "warnings": warnings.messages}
+
+
 COMMANDS: dict[str, Callable[..., dict[str, Any]]] = {
     "info": info,
     "version": version,
     "export": export,
     "missing": missing,
     "post": post,
+    "resume": resume,
 }
 
 if __name__ == "__main__":

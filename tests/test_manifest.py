@@ -16,6 +16,7 @@ import pytest
 
 from shortpen_api_client import SPEC_SHA256, __version__
 from shortpen_api_client._dataset import JOURNAL_NAME, MANIFEST_NAME, Dataset, ManifestError
+from shortpen_api_client._dataset_schema import CURRENT
 from shortpen_api_client._manifest import Manifest
 
 from .conftest import ROOT
@@ -75,7 +76,8 @@ def test_records_go_to_the_journal_then_the_manifest_once(
     write(dataset, D1, D2)
     write(dataset, D3)
     lines = (tmp_path / JOURNAL_NAME).read_text().splitlines()
-    assert json.loads(lines[0]) == {"journal_version": 2, "format": "parquet", "source": None}
+    header = {"journal_version": 2, "format": "parquet", "source": None, "schema": CURRENT.to_json()}
+    assert json.loads(lines[0]) == header
     assert [json.loads(line)["day"] for line in lines[1:]] == ["2025-01-01", "2025-01-02", "2025-01-03"]
     assert not (tmp_path / MANIFEST_NAME).exists()
     assert Dataset(tmp_path).complete_days() == {D1, D2, D3}  # the journal alone is enough to resume

@@ -18,17 +18,24 @@ call beyond in-process transports.
 | new required request field, ``url_id``   | the fake enforces the new request (400 naming the field)        |
 | removed                                  |                                                                 |
 | only ``info.version``                    | ``SPEC_VERSION`` follows; the version tests pass unedited       |
+
+And a sync folder written before the change is resumed by the copy (issue 16.7): after an added
+field (or a new version, or a field made required) it continues, the new columns in the new files
+only; after a rename or a type change it is refused (``DatasetSchemaError``) before any request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from shortpen_api_client import SPEC_VERSION
+from shortpen_api_client import SPEC_SHA256, SPEC_VERSION, ShortPen
+from shortpen_api_client.testing import FakeShortPen
 
 from ._spec_copy import GENERATED_FILES, Copy, Spec, digest, generated_ok, regenerated
 
@@ -391,3 +398,67 @@ def test_version_bump_needs_no_test_edit(version_bumped: Copy) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+# -- (g) a sync folder written before the change, resumed by the copy --
+
+AFTER = "2025-03-05"  # the resume's end: two days the folder does not have yet
+
+
+def folder_before(tmp_path: Path, fmt: str = "parquet") -> Path:
+    """START..END synced by this (unchanged) package into a new folder."""
+    fake = FakeShortPen(seed=4, events_per_day=5)
+    folder = tmp_path / "dataset"
+    http = httpx.Client(transport=fake.transport())
+    with ShortPen(fake.token, base_url="https://api.shortpen.com", http_client=http) as client:
+        client.sync(START, END, output_dir=folder, format=fmt)
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_folder_resumed_after_fields_are_added_gets_them_in_new_files_only(
+    added: Copy, tmp_path: Path, fmt: str
+) -> None:
+    generated_ok(added)
+    folder = folder_before(tmp_path, fmt)
+    out = added.probe("resume", folder=str(folder), start=START, end=AFTER, format=fmt)
+    assert out["error"] is None, out
+    before = [f["name"] for f in added.probe("info")["event"] if f["name"] not in (NEW_TEXT, NEW_TIME)]
+    assert out["columns"][END] == before
+    assert out["columns"][AFTER] == [*before, NEW_TEXT, NEW_TIME]
+    assert out["schema"]["spec_sha256"] == added.probe("info")["spec_sha256"]
+    assert any(f"`{NEW_TEXT}` added (string, optional)" in w for w in out["warnings"]), out["warnings"]
+
+
+def test_a_folder_resumed_after_a_version_bump_or_a_required_field_continues(
+    version_bumped: Copy, required_country: Copy, tmp_path: Path
+) -> None:
+    for copy, warned in ((version_bumped, False), (required_country, True)):
+        generated_ok(copy)
+        folder = folder_before(tmp_path / copy.root.parent.name)
+        out = copy.probe("resume", folder=str(folder), start=START, end=AFTER, format="parquet")
+        assert out["error"] is None, out
+        assert out["schema"]["spec_sha256"] == copy.probe("info")["spec_sha256"] != SPEC_SHA256
+        assert bool(out["warnings"]) is warned, out["warnings"]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("renamed", "`country` renamed (probably) to `country_code`"),
+        ("id_string", "`id` type integer -> string"),
+    ],
+)
+def test_a_folder_resumed_after_a_breaking_change_is_refused(
+    change: str, named: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    copy: Copy = request.getfixturevalue(change)
+    generated_ok(copy)
+    folder = folder_before(tmp_path)
+    files = digest(folder, ".")
+    out = copy.probe("resume", folder=str(folder), start=START, end=AFTER, format="parquet")
+    assert out["error"] == "DatasetSchemaError", out
+    assert named in out["message"]
+    assert f"written under spec {SPEC_VERSION} (sha256 {SPEC_SHA256[:12]})" in out["message"]
+    assert out["requests"] == 0
+    assert digest(folder, ".") == files
