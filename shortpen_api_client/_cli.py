@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import os
-import re
 import signal
 import sys
 import threading
@@ -132,36 +131,48 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except InvalidArgumentError as exc:  # bad input: a date, an id, a format, a folder, the token
-        fail(as_flags(str(exc)), 2)
+        fail(phrase(exc) + notes(exc), 2)
     except ImportError as exc:  # an optional dependency (pyarrow for Parquet)
         fail(str(exc), 2)
     except ShortPenError as exc:  # the API, or talking to it
-        fail(f"{type(exc).__name__}: {exc}", 1)
+        fail(f"{type(exc).__name__}: {exc}{notes(exc)}", 1)
     except Exception as exc:  # anything else (a full disk, a server bug): still one line
-        fail(f"{type(exc).__name__}: {exc}", 1)
+        fail(f"{type(exc).__name__}: {exc}{notes(exc)}", 1)
 
 
-#: The client's argument names, as the command's flags (messages name what the user typed).
-FLAGS = {
-    "start": "--start",
-    "end": "--end",
-    "window_days": "--window-days",
-    "max_concurrency": "--concurrency",
-    "max_retries": "--max-retries",
-    "timeout": "--timeout",
-    "workspace_id": "--workspace-id",
-    "url_id": "--url-id",
-    "lookback_days": "--lookback-days",
-    "base_url": "--base-url",
-}
-_FLAG_NAMES = re.compile(r"(?<![\w-])(" + "|".join(FLAGS) + r")(?![\w-])")
+def notes(exc: BaseException) -> str:
+    """What the command added to an exception on its way (``add_note``), for the same line."""
+    return "".join(f" ({note})" for note in getattr(exc, "__notes__", ()))
 
 
-def as_flags(message: str) -> str:
-    """``window_days must be ...`` -> ``--window-days must be ...`` (the first two names at most:
-    the subject of the message, never the values quoted after it)."""
-    message = message.replace("pass token=... or set", "set")  # the command has no --token
-    return _FLAG_NAMES.sub(lambda m: FLAGS[m.group(1)], message, count=2)
+#: The library's arguments whose option is named otherwise (the others: ``url_id`` is ``--url-id``).
+OPTION_NAMES = {"format": "fmt", "max_concurrency": "concurrency"}
+
+
+def phrase(exc: InvalidArgumentError) -> str:
+    """The library's message in the command's words: it starts with the argument at fault
+    (``exc.argument``, as Python spells it), which becomes the option of this command that set it:
+    ``window_days must be ...`` -> ``--window-days must be ...``. The rest of a library message is
+    plain words already (no ``name=value``); a message about an argument the command has no option
+    for (``SHORTPEN_BASE_URL``) is shown as it is."""
+    message = str(exc)
+    option = option_for(exc.argument)
+    if option is None or exc.argument is None or not message.startswith(exc.argument + " "):
+        return message
+    return option + message.removeprefix(exc.argument)
+
+
+def option_for(argument: str | None) -> str | None:
+    """The running command's option for a library argument (``max_concurrency`` -> ``--concurrency``,
+    ``output_dir`` -> ``sync``'s ``--output``), or None if it has none."""
+    ctx = click.get_current_context(silent=True)
+    if argument is None or ctx is None:
+        return None
+    name = OPTION_NAMES.get(argument, argument)
+    for param in ctx.command.params:
+        if isinstance(param, click.Option) and param.name == name:
+            return max(param.opts, key=len)  # the long form: --output, not -o
+    return None
 
 
 def connection_options(func: F) -> F:
@@ -241,6 +252,8 @@ class ProgressBar:
 
 def make_client(options: dict[str, Any], bar: ProgressBar) -> ShortPen:
     """A client from the connection options; dates and ids are validated by the client itself."""
+    if not os.environ.get(TOKEN_ENV):  # the command's only source of the token (no --token: ps shows it)
+        raise InvalidArgumentError(f"no API token: set the {TOKEN_ENV} environment variable")
     return ShortPen(
         environment=options["environment"],
         base_url=options["base_url"],

@@ -112,7 +112,10 @@ def test_export_with_workspace_and_url_filters(fake: FakeShortPen, url: str, tmp
     ("args", "needles"),
     [
         (["--start", "2025-02-30", "--end", "2025-03-01"], ["--start must be", "'2025-02-30'"]),
-        (["--start", "2025-03-02", "--end", "2025-03-01"], ["--start (2025-03-02) is after --end"]),
+        (
+            ["--start", "2025-03-02", "--end", "2025-03-01"],
+            ["--start (2025-03-02) is after end (2025-03-01)"],
+        ),
         (
             ["--start", "2025-03-01", "--end", "2025-03-02", "--window-days", "0"],
             ["--window-days must be", "0"],
