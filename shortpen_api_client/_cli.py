@@ -102,7 +102,7 @@ def run(argv: list[str] | None = None) -> int:
         with signals_as_exceptions():
             cli.main(args=argv, prog_name="shortpen", standalone_mode=False)
     except Terminated as exc:
-        sys.stderr.write(f"shortpen: terminated by {signal.Signals(exc.signum).name}\n")
+        sys.stderr.write(f"shortpen: terminated by {signal.Signals(exc.signum).name}{notes(exc)}\n")
         return 128 + exc.signum  # what a shell reports for a process ended by that signal
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
@@ -111,16 +111,16 @@ def run(argv: list[str] | None = None) -> int:
         hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
         sys.stderr.write(f"shortpen: error: {scrub(exc.format_message())}{hint}\n")
         return 2
-    except click.Abort:
-        sys.stderr.write("shortpen: interrupted\n")
+    except click.Abort as exc:  # click's form of Ctrl-C: the KeyboardInterrupt is its cause
+        sys.stderr.write(f"shortpen: interrupted{notes(exc.__cause__ or exc)}\n")
         return 130
     except click.ClickException as exc:
         sys.stderr.write(f"shortpen: error: {scrub(exc.format_message())}\n")
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
-    except KeyboardInterrupt:
-        sys.stderr.write("shortpen: interrupted\n")
+    except KeyboardInterrupt as exc:
+        sys.stderr.write(f"shortpen: interrupted{notes(exc)}\n")
         return 130
     return 0
 
@@ -205,7 +205,13 @@ def connection_options(func: F) -> F:
         click.option(
             "--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per attempt."
         ),
-        click.option("--max-retries", type=int, default=DEFAULT_MAX_RETRIES, show_default=True),
+        click.option(
+            "--max-retries",
+            type=int,
+            default=DEFAULT_MAX_RETRIES,
+            show_default=True,
+            help="Retries per window after its first attempt (429, 5xx, dropped connections).",
+        ),
         click.option("--workspace-id", type=int, help="Workspace (default: the token's first workspace)."),
         click.option("--url-id", type=int, help="Only the clicks of this link."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary."),
@@ -274,11 +280,28 @@ def human_bytes(n: int) -> str:
     return f"{n} B"  # pragma: no cover - the loop always returns
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 window``, ``2 windows``, ``0 retries`` (``nouns`` when adding an s is wrong)."""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def counts_line(report: ExportReport | SyncReport) -> str:
     return (
-        f"{report.windows} windows, {report.requests} requests, {report.retries} retries, "
-        f"{report.splits} splits, {report.seconds:.1f} s"
+        f"{plural(report.windows, 'window')}, {plural(report.requests, 'request')}, "
+        f"{plural(report.retries, 'retry', 'retries')}, {plural(report.splits, 'split')}, "
+        f"{report.seconds:.1f} s"
     )
+
+
+def no_clicks(options: dict[str, Any], span: str = "") -> str:
+    """Why an export or sync holds no event, plainly: ``no clicks in 2025-01-01..2025-01-07 for
+    link 999`` (the API answers an unknown link, or days still to come, with no clicks, not an error)."""
+    scope = []
+    if options["url_id"] is not None:
+        scope.append(f"for link {options['url_id']}")
+    if options["workspace_id"] is not None:
+        scope.append(f"in workspace {options['workspace_id']}")
+    return " ".join(["no clicks", *([span] if span else []), *scope])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -295,12 +318,22 @@ def cli() -> None:
 @click.option("--start", required=True, help="First day, YYYY-MM-DD.")
 @click.option("--end", required=True, help="Last day (inclusive), YYYY-MM-DD.")
 @click.option(
-    "--output", "-o", required=True, help="File to write (.jsonl, .csv, .parquet), or - for JSONL on stdout."
+    "--output",
+    "-o",
+    required=True,
+    help="File to write (.jsonl, .csv, .parquet), or - for JSONL on stdout. A file is all or nothing; "
+    "stdout is streamed as windows arrive, so a failure leaves the lines already written there (the error "
+    "says how many).",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="File format (default: from the suffix).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="File format (default: from the suffix; a .jsonl, .csv or .parquet suffix must agree with it).",
+)
 @connection_options
 def export(start: str, end: str, output: str, fmt: str | None, **options: Any) -> None:
-    """Export every click of a date range to one file (all or nothing)."""
+    """Export every click of a date range to one file (all or nothing), or to stdout as JSONL."""
     with reported_errors(), ProgressBar(enabled=not options["quiet"], label="export") as bar:
         with make_client(options, bar) as client:
             if output == "-":
@@ -320,7 +353,10 @@ def export(start: str, end: str, output: str, fmt: str | None, **options: Any) -
         console = stderr if output == "-" else stdout
         where = "stdout" if output == "-" else str(report.path)
         size = "" if output == "-" else f" ({human_bytes(report.bytes)})"
-        console.print(f"Exported {report.events:,} events to {where}{size}: {counts_line(report)}.")
+        if report.events == 0:  # an unknown link, days to come: said plainly, not left to guess
+            span = f"on {start}" if start == end else f"in {start}..{end}"
+            size = f" ({no_clicks(options, span)})"
+        console.print(f"Exported {plural(report.events, 'event')} to {where}{size}: {counts_line(report)}.")
 
 
 def stream_jsonl(client: ShortPen, start: str, end: str, options: dict[str, Any]) -> ExportReport:
@@ -329,19 +365,36 @@ def stream_jsonl(client: ShortPen, start: str, end: str, options: dict[str, Any]
     encode = jsonl_encoder()
     out = sys.stdout.buffer
     started = time.perf_counter()
-    written = 0
-    for batch in client._batches(run):
-        data = encode(batch.events)
-        out.write(data)
-        written += len(data)
-    out.flush()
+    written = lines = 0
+    try:
+        for batch in client._batches(run):
+            data = encode(batch.events)
+            out.write(data)
+            out.flush()  # a reader sees each window as it arrives, and `lines` is what reached stdout
+            written += len(data)
+            lines += len(batch.events)
+    except BaseException as exc:  # a failure, Ctrl-C or SIGTERM: what is on stdout is not the export
+        if lines:
+            exc.add_note(
+                f"stdout got the first {plural(lines, 'line')} ({plural(lines, 'event')}) before the "
+                "failure: an incomplete export"
+            )
+        else:
+            exc.add_note("nothing was written to stdout")
+        raise
     return export_report(
         run, path=Path("-"), format="jsonl", nbytes=written, seconds=time.perf_counter() - started
     )
 
 
 @cli.command()
-@click.option("--output", "-o", "output_dir", required=True, help="Dataset folder (created if missing).")
+@click.option(
+    "--output",
+    "-o",
+    "output_dir",
+    required=True,
+    help="Dataset folder (created if missing; not - : no stdout).",
+)
 @click.option("--start", required=True, help="First day, YYYY-MM-DD.")
 @click.option("--end", help="Last day (inclusive), YYYY-MM-DD. Default: yesterday (UTC).")
 @click.option(
@@ -357,6 +410,11 @@ def stream_jsonl(client: ShortPen, start: str, end: str, options: dict[str, Any]
 @connection_options
 def sync(output_dir: str, start: str, end: str | None, lookback_days: int, fmt: str, **options: Any) -> None:
     """Keep a day-partitioned dataset (date=YYYY-MM-DD/) up to date; rerun to resume."""
+    if output_dir == "-":  # export's stdout; here it would be a folder named "-"
+        fail(
+            "--output -: sync writes a dataset folder, not stdout; give a folder (./- if you mean one named -)",
+            2,
+        )
     with reported_errors(), ProgressBar(enabled=not options["quiet"], label="sync") as bar:
         with make_client(options, bar) as client:
             report = client.sync(
@@ -369,9 +427,13 @@ def sync(output_dir: str, start: str, end: str | None, lookback_days: int, fmt: 
                 url_id=options["url_id"],
             )
     if not options["quiet"]:
+        events = plural(report.events, "event")
+        if report.events == 0 and report.days_fetched:
+            events += f" ({no_clicks(options)})"
         stdout.print(
-            f"Synced {report.start}..{report.end} into {report.output_dir}: {report.days_fetched} days fetched, "
-            f"{report.days_skipped} already complete, {report.events:,} events; {counts_line(report)}."
+            f"Synced {report.start}..{report.end} into {report.output_dir}: "
+            f"{plural(report.days_fetched, 'day')} fetched, {report.days_skipped:,} already complete, "
+            f"{events}; {counts_line(report)}."
         )
 
 
@@ -382,7 +444,13 @@ def sync(output_dir: str, start: str, end: str | None, lookback_days: int, fmt: 
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic data.")
 @click.option("--token", default="fake-token", show_default=True, help="The token the fake accepts.")
 @click.option("--timezone", default="UTC", show_default=True, help="The account's timezone.")
-@click.option("--events-per-day", type=int, default=200, show_default=True)
+@click.option(
+    "--events-per-day",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Clicks per workspace and local day, about (it varies by day).",
+)
 @click.option("--max-events", type=int, help="Answer 504 above this many events in one response.")
 @click.option("--fault-rate", type=float, default=0.0, show_default=True, help="Share of requests that fail.")
 def fake_server(
@@ -483,16 +551,19 @@ def print_demo_summary(report: ExportReport, heavy_day: dt.date, *, expected: in
     table = Table(title="shortpen demo", show_header=False, title_justify="left")
     table.add_row("events", f"{report.events:,}")
     table.add_row("windows", str(report.windows))
-    table.add_row("requests", f"{report.requests} ({report.retries} retries, {report.splits} splits)")
+    retries = plural(report.retries, "retry", "retries")
+    table.add_row("requests", f"{report.requests:,} ({retries}, {plural(report.splits, 'split')})")
     table.add_row("seconds", f"{report.seconds:.2f}")
     for name, top in top_values(report.path, report.format).items():
         table.add_row(f"top {name}", ", ".join(f"{k} {v:,}" for k, v in top))
     table.add_row("file", f"{report.path} ({human_bytes(report.bytes)}, {report.format})")
     stdout.print(table)
+    were = "was" if report.splits == 1 else "were"
+    faults = plural(report.retries, "injected fault")
     stdout.print(
-        f"{report.splits} window(s) were too big for one response (the heavy day is {heavy_day}) and were "
-        f"split; {report.retries} injected faults (429, 502, HTML, dropped connections, cut-off JSON) "
-        "were retried."
+        f"{plural(report.splits, 'window')} {were} too big for one response (the heavy day is {heavy_day}) "
+        f"and split; {faults} (429, 502, HTML, dropped connections, cut-off JSON) "
+        f"{'was' if report.retries == 1 else 'were'} retried."
     )
     if report.events != expected:
         fail(f"the export holds {report.events:,} events but the fake served {expected:,}", 1)
