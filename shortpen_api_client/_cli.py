@@ -439,20 +439,38 @@ def sync(output_dir: str, start: str, end: str | None, lookback_days: int, fmt: 
 
 @cli.command("fake-server")
 @click.option(
-    "--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0: any free port)."
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free port).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic data.")
 @click.option("--token", default="fake-token", show_default=True, help="The token the fake accepts.")
-@click.option("--timezone", default="UTC", show_default=True, help="The account's timezone.")
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    callback=lambda ctx, param, value: known_zone(value),
+    help="The account's timezone (an IANA name, such as Europe/Berlin).",
+)
 @click.option(
     "--events-per-day",
-    type=int,
+    type=click.IntRange(min=0),
     default=200,
     show_default=True,
     help="Clicks per workspace and local day, about (it varies by day).",
 )
-@click.option("--max-events", type=int, help="Answer 504 above this many events in one response.")
-@click.option("--fault-rate", type=float, default=0.0, show_default=True, help="Share of requests that fail.")
+@click.option(
+    "--max-events", type=click.IntRange(min=0), help="Answer 504 above this many events in one response."
+)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests that fail (0 to 1).",
+)
 def fake_server(
     port: int,
     seed: int,
@@ -466,23 +484,24 @@ def fake_server(
     from .testing import FakeShortPen, Fault, FaultPlan
 
     with reported_errors():
-        faults = FaultPlan(
-            rate=fault_rate,
-            kinds=(
-                Fault.rate_limit(retry_after=1),
-                Fault.server_error(502, html=True),
-                Fault.drop_connection(),
-            ),
-            seed=seed,
-        )
-        fake = FakeShortPen(
-            seed=seed,
-            token=token,
-            timezone=timezone,
-            events_per_day=events_per_day,
-            max_events_per_response=max_events,
-            faults=faults,
-        )
+        with fake_settings():  # the settings only: not what happens while serving
+            faults = FaultPlan(
+                rate=fault_rate,
+                kinds=(
+                    Fault.rate_limit(retry_after=1),
+                    Fault.server_error(502, html=True),
+                    Fault.drop_connection(),
+                ),
+                seed=seed,
+            )
+            fake = FakeShortPen(
+                seed=seed,
+                token=token,
+                timezone=timezone,
+                events_per_day=events_per_day,
+                max_events_per_response=max_events,
+                faults=faults,
+            )
         with fake.serve(port=port) as url:
             stdout.print(f"Fake ShortPen API on {url} (workspaces {fake.workspace_ids}); Ctrl-C stops it.")
             stdout.print(f"  export SHORTPEN_BASE_URL={url}")
@@ -492,6 +511,26 @@ def fake_server(
                     time.sleep(3600)
             except KeyboardInterrupt:
                 stdout.print("stopped")
+
+
+def known_zone(name: str) -> str:
+    """``--timezone``: an IANA zone this machine knows (checked before the fake is made)."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown timezone {name!r} (an IANA name, such as Europe/Berlin)") from None
+    return name
+
+
+@contextmanager
+def fake_settings() -> Iterator[None]:
+    """A setting the fake refuses (one the options' ranges let through) is bad input: exit 2."""
+    try:
+        yield
+    except ValueError as exc:
+        fail(f"the fake refuses these settings: {exc}", 2)
 
 
 DEMO_MONTH = (dt.date(2025, 3, 1), dt.date(2025, 3, 31))

@@ -637,3 +637,19 @@ def test_days_to_come_export_and_sync_0_events_and_say_so(url: str, tmp_path: Pa
     )  # fmt: skip
     assert synced.returncode == 0, synced.stderr
     assert "1 day fetched, 0 already complete, 0 events (no clicks for link 999); 1 window" in synced.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--fault-rate", "2"], "Invalid value for '--fault-rate': 2.0 is not in the range 0<=x<=1"),
+        (["--timezone", "Mars/Olympus"], "Invalid value for '--timezone': unknown timezone 'Mars/Olympus'"),
+        (["--port", "70000"], "Invalid value for '--port'"),
+        (["--events-per-day", "-1"], "Invalid value for '--events-per-day'"),
+        (["--events-per-day", "300000"], "the fake refuses these settings: "),
+    ],
+)
+def test_fake_server_settings_it_refuses_exit_2(args: list[str], needle: str) -> None:
+    """They used to exit 1 as if an API had failed: ``ValueError: rate must be in [0, 1], got 2.0``."""
+    result = shortpen("fake-server", "--port", "0", *args)
+    assert_one_line_error(result, 2, needle)
