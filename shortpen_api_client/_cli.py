@@ -393,7 +393,7 @@ def stream_jsonl(client: ShortPen, start: str, end: str, options: dict[str, Any]
     "-o",
     "output_dir",
     required=True,
-    help="Dataset folder (created if missing; not - : no stdout).",
+    help="Dataset folder (created if missing). Not -: a dataset is a folder, never stdout.",
 )
 @click.option("--start", required=True, help="First day, YYYY-MM-DD.")
 @click.option("--end", help="Last day (inclusive), YYYY-MM-DD. Default: yesterday (UTC).")
