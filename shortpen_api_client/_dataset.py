@@ -129,7 +129,11 @@ class Dataset:
         self.schema: Final = schema
         """The event schema the files are written with (this client's spec, unless a test says)."""
         if self.path.exists() and not self.path.is_dir():
-            raise InvalidArgumentError(f"dataset folder {str(self.path)!r} is not a directory")
+            raise InvalidArgumentError(
+                f"dataset folder {str(self.path)!r} is not a directory",
+                argument="output_dir",
+                value=output_dir,
+            )
         self.lock: Final = FolderLock(self.path)
         self._writers: ThreadPoolExecutor | None = None
         self._empty_file: tuple[bytes, str] | None = None  # an empty day's file and its SHA-256
@@ -189,9 +193,13 @@ class Dataset:
         days it would skip are checked (hashed).
         """
         if start > end:
-            raise InvalidArgumentError(f"start {start} is after end {end}")
+            raise InvalidArgumentError(f"start {start} is after end {end}", argument="start", value=start)
         if lookback_days < 0:
-            raise InvalidArgumentError(f"lookback_days must be 0 or more, not {lookback_days}")
+            raise InvalidArgumentError(
+                f"lookback_days must be 0 or more, not {lookback_days}",
+                argument="lookback_days",
+                value=lookback_days,
+            )
         settle = timedelta(days=lookback_days)
         lookback_after = end - timedelta(days=lookback_days)
         records = self._manifest.records

@@ -78,19 +78,68 @@ PARQUET_INSTALL_HINT: Final = 'pip install "shortpen-api-client[parquet]"'
 
 
 def resolve_format(output: Path, format: str | None) -> str:
-    """The format to write ``output`` in: ``format`` if given, else the suffix; ``ValueError`` if neither."""
+    """The format to write ``output`` in: ``format`` if given, else the suffix.
+
+    ``InvalidArgumentError`` for an unknown format, for neither a format nor a known suffix, and for
+    a format that contradicts a known suffix (``m.csv`` written as Parquet); a suffix that names no
+    format (``clicks.data``) takes any.
+    """
     allowed = ", ".join(FORMATS)
+    suffix = output.suffix.lower().removeprefix(".")
     if format is not None:
-        if format.lower() not in FORMATS:
-            raise InvalidArgumentError(f"unknown export format {format!r}: expected one of {allowed}")
-        return format.lower()
-    suffix = output.suffix.lower().lstrip(".")
+        fmt = format.lower() if isinstance(format, str) else format
+        if fmt not in FORMATS:
+            raise InvalidArgumentError(
+                f"format must be one of {allowed}, got {format!r}", argument="format", value=format
+            )
+        if suffix in FORMATS and suffix != fmt:
+            raise InvalidArgumentError(
+                f"format {fmt} contradicts the suffix of {output.name!r}: name the file "
+                f"{output.with_suffix('.' + fmt).name!r}, or choose {suffix}",
+                argument="format",
+                value=format,
+            )
+        return str(fmt)
     if suffix not in FORMATS:
         raise InvalidArgumentError(
-            f"cannot tell the export format from {output.name!r}: "
-            f"use a .jsonl, .csv or .parquet suffix, or pass format= (one of {allowed})"
+            f"format is needed: {output.name!r} does not end in .jsonl, .csv or .parquet "
+            f"(choose one of {allowed}, or name the file so)",
+            argument="format",
         )
     return suffix
+
+
+def output_path(output: Path | str, format: str | None = None) -> Path:
+    """``output`` as a path, refused with ``InvalidArgumentError`` when it names a directory: an
+    existing one, ``.`` or ``..``, or a name ending with a separator (``dir.csv/``, which ``Path``
+    would quietly drop)."""
+    raw = os.fspath(output)
+    path = Path(raw)
+    fmt = format.lower() if isinstance(format, str) and format.lower() in FORMATS else "parquet"
+    example = f"clicks.{fmt}"
+    if not raw:
+        raise InvalidArgumentError(
+            f"output is empty: give a file name, such as {example!r}", argument="output", value=output
+        )
+    if raw.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        what = "names a directory (it ends with a separator)"
+    elif path.name in ("", ".", "..") or _is_directory(path):
+        what = "is a directory"
+    else:
+        return path
+    raise InvalidArgumentError(
+        f"output {raw!r} {what}: an export writes one file; give its name, such as {str(path / example)!r}",
+        argument="output",
+        value=output,
+    )
+
+
+def _is_directory(path: Path) -> bool:
+    """Whether ``path`` is a directory itself (a symlink to one is not: :func:`existing_output` refuses it)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def open_writer(
@@ -102,18 +151,26 @@ def open_writer(
 ) -> EventWriter:
     """Start an atomic export to ``output``: check everything first, then create the temporary file.
 
-    Raises ``ValueError`` for an unknown format, a missing parent directory or an ``output`` that exists
-    and is not a regular file (a directory, a device, a FIFO, a socket, or a symlink), and ``ImportError`` naming the ``parquet`` extra when Parquet is asked for without
-    pyarrow; in every case before any file is created. ``fields`` are the columns of CSV and
+    Raises ``ValueError`` for an unknown format, a format that contradicts the suffix, an ``output``
+    that names a directory (see :func:`output_path`), a missing parent directory or an ``output`` that
+    exists and is not a regular file (a directory, a device, a FIFO, a socket, or a symlink), and
+    ``ImportError`` naming the ``parquet`` extra when Parquet is asked for without pyarrow; in every
+    case before any file is created. ``fields`` are the columns of CSV and
     Parquet (a dataset passes the schema it writes; everything else, the spec's).
     """
-    path = Path(output)
+    path = output_path(output, format)
     fmt = resolve_format(path, format)
     if row_group_rows < 1:
-        raise InvalidArgumentError(f"row_group_rows must be at least 1, not {row_group_rows}")
+        raise InvalidArgumentError(
+            f"row_group_rows must be at least 1, not {row_group_rows}",
+            argument="row_group_rows",
+            value=row_group_rows,
+        )
     if not path.parent.is_dir():
         raise InvalidArgumentError(
-            f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist"
+            f"output {str(path)!r} cannot be written: directory {str(path.parent)!r} does not exist",
+            argument="output",
+            value=output,
         )
     existing_output(path)
     if fmt == "parquet":

@@ -139,8 +139,10 @@ class SyncJob:
         self.start = parse_date(start, "start")
         self.end = yesterday_utc() if end is None else parse_date(end, "end")
         if self.start > self.end:
-            hint = " (end defaults to yesterday, UTC)" if end is None else ""
-            raise InvalidArgumentError(f"start ({self.start}) is after end ({self.end}){hint}")
+            hint = " (the end defaults to yesterday, UTC)" if end is None else ""
+            raise InvalidArgumentError(
+                f"start ({self.start}) is after end ({self.end}){hint}", argument="start", value=start
+            )
         self.lookback_days = check_int(lookback_days, "lookback_days", minimum=0)
         # The folder's lock first (DatasetLockedError if another sync holds it), then the records
         # (DatasetSchemaError if the files there cannot go on with ``schema``'s columns).

@@ -301,7 +301,9 @@ def test_a_manifest_with_a_bad_entry_names_it(tmp_path: Path) -> None:
 
 def test_a_manifest_of_another_format_is_an_error(tmp_path: Path) -> None:
     write(Dataset(tmp_path, format="jsonl"), D1, [])
-    with pytest.raises(ManifestError, match="is for format 'jsonl', not 'parquet'"):
+    with pytest.raises(
+        ManifestError, match=r"^format parquet does not match the dataset in .*, whose files are jsonl"
+    ):
         Dataset(tmp_path)
 
 
