@@ -8,11 +8,19 @@ envelope.
 
 ``iter_models`` turns a window's decoded events into the generated ``AnalyticsEvent`` models, equal
 to ``AnalyticsEvent.from_dict`` of each, about twice as fast.
+
+Numbers are never changed on the way: orjson reads an integer beyond 64 bits as a float, so
+``LOSSY_INTEGERS`` tells the window checks (``_edges.checked``) to decode such a body again with
+:func:`loads_exact` (the standard library, exact integers). A body nested deeper than the decoder's
+limit (orjson: 1024 levels; the standard library: Python's recursion limit) is invalid JSON here,
+never a ``RecursionError``; ``NaN`` and ``Infinity``, which only the standard library reads, are too.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
@@ -32,16 +40,37 @@ from .errors import (
     ServerError,
 )
 
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_STDLIB_DECODER: Final = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def loads_exact(content: bytes | str) -> Any:
+    """Parse JSON with the standard library: integers of any size exactly; ``ValueError`` (never
+    ``RecursionError``) for a document nested too deep."""
+    try:
+        return _STDLIB_DECODER.decode(content.decode() if isinstance(content, bytes) else content)
+    except RecursionError:
+        raise ValueError("JSON nested deeper than the decoder's limit") from None
+
+
 try:  # orjson (the `speedups` extra) decodes these payloads several times faster than json
     import orjson
 
     _loads: Callable[[bytes], Any] = orjson.loads
     JSONDecodeError: type[ValueError] = orjson.JSONDecodeError
+    LOSSY_INTEGERS: Final = True
 except ImportError:  # pragma: no cover - exercised in a subprocess (tests/test_without_orjson.py)
-    import json
-
-    _loads = json.loads
+    _loads = loads_exact
     JSONDecodeError = ValueError
+    LOSSY_INTEGERS = False  # type: ignore[misc]  # one of two definitions, by what is installed
+
+FALLBACKS: Final[collections.Counter[str]] = collections.Counter()
+"""How often a fast path handed a window (``"arrow"``: ``_arrow.body_to_table``) or an event
+(``"model"``: the model builder) to the general path: a debug hook that tests read."""
 
 Event = dict[str, Any]
 
@@ -97,6 +126,12 @@ def decode_events(content: bytes, *, content_type: str = "", window: DateRange |
         raise InvalidResponseError(
             f"a 200 response whose data is {type(data).__name__}, not a list of events", window=window
         )
+    return data
+
+
+def exact_events(content: bytes) -> list[Event]:
+    """The ``data`` list of a body already read once, decoded again with exact integers."""
+    data: list[Event] = loads_exact(content)["data"]
     return data
 
 
@@ -171,8 +206,9 @@ def iter_models(events: Sequence[Event]) -> Iterator[AnalyticsEvent]:
     event the fast path cannot take (a missing required key, a ``created_at`` that is not ISO 8601, an
     item that is not an object) goes through ``from_dict``, which raises exactly what it raises.
     """
+    unknown = getattr(events, "unknown", None)  # known already when the window was checked (_edges)
     try:
-        extras = not _KNOWN.issuperset(set().union(*events))
+        extras = bool(unknown) if unknown is not None else not _KNOWN.issuperset(set().union(*events))
     except Exception:  # an item that is not a mapping of keys: the loop sends it to from_dict
         extras = True
     build = _build
@@ -183,6 +219,7 @@ def iter_models(events: Sequence[Event]) -> Iterator[AnalyticsEvent]:
             if extras:
                 model.additional_properties = {k: v for k, v in event.items() if k not in known}
         except (KeyError, TypeError, ValueError, AttributeError):
+            FALLBACKS["model"] += 1
             model = AnalyticsEvent.from_dict(event)
         yield model
 

@@ -19,15 +19,16 @@ What each format keeps of an event:
 - ``jsonl``: lossless. Every key the server sent, unknown ones included, in the order received, and
   ``created_at`` exactly as sent (with the account's UTC offset). Compact, UTF-8, one event a line.
   Encoded with orjson when the ``speedups`` extra is installed, else with the stdlib ``json``.
-- ``csv``: a header of the spec's fields in spec order (``_schema.EVENT``), one row per event, empty
-  cells for missing or null values, ``created_at`` as sent. Keys the spec does not define are
-  dropped: the columns are fixed so that every file of a range has the same header.
-- ``parquet``: the spec's fields as typed columns (int64 ids, strings, ``created_at`` a
-  ``timestamp[us, tz=UTC]`` holding the exact instant; the account's offset is not kept in the
-  column). Keys the spec does not define are dropped, for the same fixed-schema reason as CSV; use
-  JSONL when you need them. Batches are buffered as Arrow tables up to ``row_group_rows`` rows, then
-  written as one row group, so memory is bounded by that, not by the range. Needs the ``parquet``
-  extra; pyarrow is imported only when a Parquet file is requested.
+- ``csv``: a header of the spec's fields in spec order (``_schema.EVENT``) and ``_extra``, one row per
+  event, empty cells for absent or null values, ``created_at`` as sent. ``_extra`` holds the keys the
+  spec does not define as one JSON object (``_arrow.extra_texts``; empty when there are none), so
+  the header is fixed and every file of a range has the same one.
+- ``parquet``: the columns of ``_arrow.arrow_schema``: the spec's fields typed (int64 ids, strings,
+  ``created_at`` a ``timestamp[us, tz=UTC]`` holding the exact instant), ``created_at_offset`` (the
+  account's offset, minutes) and ``_extra``; absent and null values are nulls. Batches are buffered
+  as Arrow tables up to ``row_group_rows`` rows, then written as one row group, so memory is bounded
+  by that, not by the range. Needs the ``parquet`` extra; pyarrow is imported only when a Parquet
+  file is requested.
 
 An empty range still produces a valid file: an empty JSONL file, a CSV header, a Parquet file with the
 schema and no rows.
@@ -39,31 +40,61 @@ import contextlib
 import csv
 import io
 import json
+import operator
 import os
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Final, Protocol
 
 import attrs
 
-from ._schema import EVENT, EVENT_NAMES, TIMESTAMP, arrow_type
-from ._spec import SPEC_SHA256
-from ._version import __version__
-from .errors import InvalidArgumentError
+from ._arrow import (
+    EXTRA,
+    PARQUET_INSTALL_HINT,
+    Columns,
+    body_to_table,
+    events_columns,
+    events_to_table,
+    extra_texts,
+    import_pyarrow,
+    parquet_schema,
+)
+from ._edges import ID, NO_TRIM, Events, Trim
+from ._schema import EVENT_NAMES
+from .errors import DateRange, InvalidArgumentError
 
 Event = dict[str, Any]
+_GET_ID: Final = operator.itemgetter(ID)
+
+CSV_COLUMNS: Final = (*EVENT_NAMES, EXTRA)
+"""The CSV header: the spec's fields in spec order, then ``_extra``."""
+
+__all__ = [
+    "CSV_COLUMNS",
+    "FORMATS",
+    "PARQUET_INSTALL_HINT",
+    "ROW_GROUP_ROWS",
+    "AtomicFile",
+    "Encoded",
+    "EventWriter",
+    "TextPart",
+    "import_pyarrow",
+    "jsonl_encoder",
+    "open_writer",
+    "parquet_schema",
+    "remove_stale_temps",
+    "resolve_format",
+    "write_bytes_atomically",
+]
 
 FORMATS: Final = ("jsonl", "csv", "parquet")
 """The formats :func:`open_writer` writes; also the file suffixes it recognises."""
 
 ROW_GROUP_ROWS: Final = 100_000
 """Default Parquet row-group size: small batches are buffered until they reach it."""
-
-PARQUET_INSTALL_HINT: Final = 'pip install "shortpen-api-client[parquet]"'
 
 
 def resolve_format(output: Path, format: str | None) -> str:
@@ -143,20 +174,27 @@ class EventWriter:
         Thread-safe and free of I/O, so worker threads can encode the next windows while this one is
         written; then :meth:`write_encoded` appends the batches in order.
         """
-        return Encoded(events=len(events), parts=(self._sink.encode(events),) if events else ())
+        return Encoded(
+            events=len(events),
+            parts=(self._sink.encode(events),) if events else (),
+            trim=getattr(events, "trim", Trim()),
+            unknown=getattr(events, "unknown", frozenset()),
+            tail=getattr(events, "tail", frozenset()),
+        )
 
     def encode_body(self, content: bytes) -> Encoded | None:
         """Encode the events of a 200 response body straight from its bytes, when the format can.
 
-        Parquet can, with pyarrow's JSON reader (C++, no Python objects per event); it takes only a
-        body it can read exactly (the envelope with ``success: true``, strictly typed fields, events in
-        ``created_at`` order) and returns None for anything else, which the caller then decodes as
-        usual. The result equals ``encode(<the body's events, in order>)``. None for JSONL and CSV.
+        Parquet can, with pyarrow's JSON reader (C++, no Python objects per event); it takes what it
+        can read exactly as the usual path would (``_arrow.body_to_table``) and returns None for
+        anything else, which the caller then decodes as usual. Once the window rules have run (when
+        the window is delivered: ``Encoded.edge``), the result equals ``encode(<the body's events,
+        checked>)``. None for JSONL and CSV.
         """
-        table = self._sink.encode_body(content)
-        if table is None:
+        columns = self._sink.encode_body(content)
+        if columns is None:
             return None
-        return Encoded(events=table.num_rows, parts=(table,) if table.num_rows else ())
+        return Encoded(len(columns), (columns,), unknown=columns.unknown)
 
     def write_encoded(self, encoded: Encoded) -> None:
         """Append a batch made by :meth:`encode` to the file."""
@@ -215,18 +253,79 @@ class EventWriter:
 
 
 @attrs.frozen
+class TextPart:
+    """A batch encoded as text, one event a row (JSONL bytes or CSV text), and the rows' ids."""
+
+    data: bytes | str
+    ids: tuple[int, ...]
+
+    def without(self, drop: frozenset[int] | set[int]) -> TextPart:
+        """The rows whose id is not in ``drop`` (rare: only when an id repeats across a window edge)."""
+        keep = [i for i, ident in enumerate(self.ids) if ident not in drop]
+        if isinstance(self.data, bytes):
+            lines = self.data.splitlines(keepends=True)  # JSON text never holds a raw newline
+            return TextPart(b"".join(lines[i] for i in keep), tuple(self.ids[i] for i in keep))
+        rows = list(csv.reader(io.StringIO(self.data, newline="")))
+        text = io.StringIO(newline="")
+        csv.writer(text).writerows(rows[i] for i in keep)
+        return TextPart(text.getvalue(), tuple(self.ids[i] for i in keep))
+
+
+@attrs.frozen
 class Encoded:
-    """Batches encoded by :meth:`EventWriter.encode`: their event count and one part per batch
-    (JSONL bytes, CSV text or an Arrow table); ``+`` joins two, in order."""
+    """A window's events encoded by :meth:`EventWriter.encode` (or ``encode_body``), not written yet:
+    their count and parts (:class:`TextPart` or ``_arrow.Columns``), with what the window rules
+    dropped, the unknown fields and the ids of the window's last day (``_edges.Edged``)."""
 
     events: int
     parts: tuple[Any, ...]
+    trim: Trim = NO_TRIM
+    unknown: frozenset[str] = frozenset()
+    tail: frozenset[int] = frozenset()
 
     def __len__(self) -> int:
         return self.events
 
     def __add__(self, other: Encoded) -> Encoded:
-        return Encoded(events=self.events + other.events, parts=self.parts + other.parts)
+        """The halves of a split window, in order; an id in both is kept once."""
+        if not self.parts or not other.parts:
+            whole = other if other.parts else self
+            trim = self.trim + other.trim
+            return attrs.evolve(whole, trim=trim, unknown=self.unknown | other.unknown, tail=other.tail)
+        if not isinstance(self.parts[0], TextPart):
+            (joined,) = _columns(self.parts, other.parts)
+            return Encoded(len(joined), (joined,), trim=joined.trim, unknown=joined.unknown, tail=joined.tail)
+        seen = {ident for part in self.parts for ident in part.ids}
+        parts = tuple(part.without(seen) for part in other.parts)
+        count = sum(len(part.ids) for part in parts)
+        return Encoded(
+            self.events + count,
+            self.parts + parts,
+            trim=self.trim + other.trim + Trim(repeated=other.events - count),
+            unknown=self.unknown | other.unknown,
+            tail=other.tail,
+        )
+
+    def edge(self, window: DateRange, seen: frozenset[int]) -> tuple[Encoded, Trim, frozenset[int]]:
+        if self.parts and not isinstance(self.parts[0], TextPart):
+            (columns,) = self.parts
+            edged, dropped, tail = columns.edge(window, seen)
+            parts = (edged,) if len(edged) else ()
+            encoded = Encoded(len(edged), parts, trim=edged.trim, unknown=edged.unknown, tail=tail)
+            return encoded, dropped, tail
+        if not seen or all(seen.isdisjoint(part.ids) for part in self.parts):
+            return self, Trim(), self.tail
+        parts = tuple(part.without(seen) for part in self.parts)
+        kept = sum(len(part.ids) for part in parts)
+        encoded = attrs.evolve(self, events=kept, parts=parts)
+        return encoded, Trim(delivered=self.events - kept), self.tail
+
+
+def _columns(first: tuple[Any, ...], second: tuple[Any, ...]) -> tuple[Any]:
+    joined = first[0]
+    for part in first[1:] + second:
+        joined = joined + part
+    return (joined,)
 
 
 # -- the temporary file -------------------------------------------------------------------------------
@@ -382,14 +481,14 @@ class _JsonlSink:
         self._file = file
         self._encode = jsonl_encoder()
 
-    def encode(self, events: Sequence[Event]) -> bytes:
-        return self._encode(events)
+    def encode(self, events: Sequence[Event]) -> TextPart:
+        return TextPart(self._encode(events), tuple(map(_GET_ID, events)))
 
     def encode_body(self, content: bytes) -> None:
         return None
 
-    def write_encoded(self, part: bytes) -> None:
-        self._file.write(part)
+    def write_encoded(self, part: TextPart) -> None:
+        self._file.write(part.data)  # type: ignore[arg-type]  # bytes: this sink made it
 
     def finish(self) -> None:
         pass
@@ -402,19 +501,25 @@ class _CsvSink:
     def __init__(self, file: BinaryIO) -> None:
         self._text = io.TextIOWrapper(file, encoding="utf-8", newline="")
         self._writer = csv.writer(self._text)
-        self._writer.writerow(EVENT_NAMES)
+        self._writer.writerow(CSV_COLUMNS)
 
-    def encode(self, events: Sequence[Event]) -> str:
+    def encode(self, events: Sequence[Event]) -> TextPart:
         # csv writes None as an empty cell, so a missing key and a null look the same.
+        unknown = getattr(events, "unknown", None)
+        if unknown is None:
+            unknown = set().union(*events) - set(EVENT_NAMES)
+        rows = [[event.get(name) for name in EVENT_NAMES] for event in events]
+        for row, extra in zip(rows, extra_texts(events, unknown), strict=True):
+            row.append(extra)
         text = io.StringIO(newline="")
-        csv.writer(text).writerows([[event.get(name) for name in EVENT_NAMES] for event in events])
-        return text.getvalue()
+        csv.writer(text).writerows(rows)
+        return TextPart(text.getvalue(), tuple(map(_GET_ID, events)))
 
     def encode_body(self, content: bytes) -> None:
         return None
 
-    def write_encoded(self, part: str) -> None:
-        self._text.write(part)
+    def write_encoded(self, part: TextPart) -> None:
+        self._text.write(part.data)  # type: ignore[arg-type]  # str: this sink made it
 
     def finish(self) -> None:
         self._text.flush()
@@ -426,142 +531,6 @@ class _CsvSink:
             self._text.detach()
 
 
-def import_pyarrow() -> Any:
-    """``pyarrow`` (the ``parquet`` extra), or an ImportError that says how to install it."""
-    try:
-        import pyarrow
-        import pyarrow.parquet
-    except ImportError as exc:
-        raise ImportError(f"writing Parquet needs pyarrow: {PARQUET_INSTALL_HINT}") from exc
-    return pyarrow
-
-
-def parquet_schema() -> Any:
-    """The Arrow schema of a Parquet export, with this client's version and spec hash as metadata."""
-    pa = import_pyarrow()
-    metadata = {"shortpen_api_client.version": __version__, "shortpen_api_client.spec_sha256": SPEC_SHA256}
-    return pa.schema([pa.field(f.name, arrow_type(f, pa)) for f in EVENT], metadata=metadata)
-
-
-#: Columns read as text first and converted by Arrow afterwards (ISO dates and date-times).
-_PARSED: Final = tuple(i for i, f in enumerate(EVENT) if f.kind in ("date", "datetime"))
-
-
-def _as_text(pa: Any, schema: Any) -> list[Any]:
-    """The schema's fields, with the parsed columns (dates, date-times) typed as strings."""
-    return [pa.field(f.name, pa.string()) if i in _PARSED else f for i, f in enumerate(schema)]
-
-
-def events_to_table(events: Sequence[Event], schema: Any) -> Any:
-    """One Arrow table from a batch of event dicts, converted by Arrow itself.
-
-    The batch becomes one struct array in a single C++ pass (keys looked up by name, missing ones
-    null, unknown ones ignored); ``created_at`` enters as a string column and is then parsed
-    vectorised (:func:`_timestamps`). If Arrow refuses a value, a column-at-a-time pass finds which
-    column, for the error message.
-    """
-    pa = import_pyarrow()
-    as_text = _as_text(pa, schema)
-    try:
-        columns = pa.array(events, type=pa.struct(as_text)).flatten()
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        _raise_for_bad_column(pa, events, as_text)
-        raise
-    for i in _PARSED:
-        columns[i] = _parse_column(pa, schema[i], columns[i], events)
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def body_to_table(content: bytes, schema: Any) -> Any:
-    """The events of a 200 ``AnalyticsResponse`` body as an Arrow table, read by pyarrow's JSON reader.
-
-    The body is one JSON object (the envelope), read in one block as one row whose ``data`` column is a
-    list of event structs, typed by the Parquet schema (unknown keys ignored). Returns None unless the
-    result is exactly what ``events_to_table`` would make of the decoded events: one object,
-    ``success`` true, ``data`` a list, every value of its column's JSON type (the reader refuses
-    ``1.0`` for an int64 where Arrow's Python conversion takes it), ``created_at`` present, in the form Arrow's cast parses and
-    ascending by instant (``ascending`` leaves such events in the server's order). Anything else (an
-    error envelope, HTML, cut-off JSON, events to sort) goes the usual way.
-    """
-    pa = import_pyarrow()
-    import pyarrow.compute as pc
-    import pyarrow.json as pj
-
-    as_text = _as_text(pa, schema)
-    envelope = pa.schema([("success", pa.bool_()), ("data", pa.list_(pa.struct(as_text)))])
-    try:
-        read = pj.read_json(
-            pa.py_buffer(content),
-            read_options=pj.ReadOptions(use_threads=False, block_size=max(len(content), 1) + 1),
-            parse_options=pj.ParseOptions(explicit_schema=envelope, unexpected_field_behavior="ignore"),
-        )
-        if read.num_rows != 1 or read.column("success")[0].as_py() is not True:
-            return None
-        data = read.column("data").chunk(0)
-        if data.null_count:
-            return None
-        events = data.flatten()
-        if events.null_count:
-            return None
-        columns = events.flatten()
-        for i in _PARSED:
-            columns[i] = columns[i].cast(schema[i].type)
-        instants = columns[schema.get_field_index(TIMESTAMP)]
-        if instants.null_count:
-            return None
-        if len(instants) > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
-            return None
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def _raise_for_bad_column(pa: Any, events: Sequence[Event], fields: list[Any]) -> None:
-    for field in fields:
-        try:
-            pa.array([event.get(field.name) for event in events], type=field.type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise ValueError(f"cannot store {field.name!r} as {field.type} in Parquet: {exc}") from exc
-
-
-def _parse_column(pa: Any, field: Any, text: Any, events: Sequence[Event]) -> Any:
-    """A date or date-time column, from its text."""
-    if pa.types.is_timestamp(field.type):
-        return _timestamps(pa, field.name, text, events)
-    try:
-        return text.cast(field.type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise ValueError(f"cannot store {field.name!r} as {field.type} in Parquet: {exc}") from exc
-
-
-def _timestamps(pa: Any, name: str, text: Any, events: Sequence[Event]) -> Any:
-    """Parse a date-time string column into UTC instants, offsets applied.
-
-    Arrow's own ISO-8601 cast (vectorised, in C++) handles the server's usual form
-    (``2025-01-01T00:00:00+01:00``, also ``Z`` and up to 6 fractional digits); if it rejects a value
-    (more digits, an offset with seconds), ``datetime.fromisoformat`` parses the batch one value at a
-    time. A value without an offset is an error: its instant is unknown.
-    """
-    utc = pa.timestamp("us", tz="UTC")
-    try:
-        return text.cast(utc)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
-    parsed: list[datetime | None] = []
-    for value, event in zip(text.to_pylist(), events, strict=True):
-        if value is None:
-            parsed.append(None)
-            continue
-        try:
-            instant = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise ValueError(f"event {event.get('id')!r}: {name} {value!r} is not a date-time") from exc
-        if instant.tzinfo is None:
-            raise ValueError(f"event {event.get('id')!r}: {name} {value!r} has no UTC offset")
-        parsed.append(instant)
-    return pa.array(parsed, type=utc)
-
-
 class _ParquetSink:
     def __init__(self, file: BinaryIO, *, row_group_rows: int) -> None:
         self._pa = import_pyarrow()
@@ -571,15 +540,17 @@ class _ParquetSink:
         self._pending: list[Any] = []
         self._pending_rows = 0
 
-    def encode(self, events: Sequence[Event]) -> Any:
-        return events_to_table(events, self._schema)
+    def encode(self, events: Sequence[Event]) -> Columns:
+        if isinstance(events, Events):
+            return events_columns(events)
+        return Columns(events_to_table(events), checked=True)  # the writer's own callers
 
-    def encode_body(self, content: bytes) -> Any:
+    def encode_body(self, content: bytes) -> Columns | None:
         return body_to_table(content, self._schema)
 
-    def write_encoded(self, part: Any) -> None:
-        self._pending.append(part)
-        self._pending_rows += part.num_rows
+    def write_encoded(self, part: Columns) -> None:
+        self._pending.append(part.table)
+        self._pending_rows += part.table.num_rows
         if self._pending_rows >= self._row_group_rows:
             self._flush()
 

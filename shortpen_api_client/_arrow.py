@@ -1,0 +1,476 @@
+"""Events as Arrow: the schema of the Parquet export and of the columnar API, and the two ways in.
+
+The columns: the spec's fields (``_schema.EVENT``, in spec order, typed by ``_schema.arrow_type``),
+with two more, documented in the README:
+
+- ``created_at_offset`` (int16, right after ``created_at``): the account's UTC offset of that event
+  in minutes east of UTC, as ``created_at`` was sent. ``created_at`` itself is the UTC instant, so
+  the account-local time is ``created_at + created_at_offset minutes`` and its date the day the API
+  filters by (``start``/``end``) and a sync's ``date=`` partition.
+- ``_extra`` (string, last): the fields the spec does not know (a server newer than the pinned
+  spec), as one compact JSON object, keys sorted, null values left out; null when there are none.
+
+Absent and null optional fields are both null (the models read both as ``None``).
+
+Two ways in: :func:`events_to_table` from decoded (and checked) event dicts, and
+:func:`body_to_table` from a response's bytes with pyarrow's JSON reader (C++, no Python object
+per event). The second takes what real servers send (absent and null values, unknown fields of
+plain types, sub-second stamps, ties, events out of order: a stable sort) and returns None for the
+rest (a wrong type, a missing required field, an unknown field holding a float, a list or an
+object), which the caller then decodes the usual way; ``_decode.FALLBACKS["arrow"]`` counts those.
+Its tables have not met the window rules yet (it does not know the window): :meth:`Columns.edge`
+applies them when the window is delivered, as ``_edges.checked`` does for decoded events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+import json
+from collections.abc import Sequence
+from typing import Any, Final
+
+from . import _decode
+from ._edges import ID, NO_TRIM, Event, Events, Trim
+from ._schema import EVENT, TIMESTAMP, arrow_type
+from ._spec import SPEC_SHA256
+from ._version import __version__
+from .errors import DateRange, InvalidResponseError
+
+OFFSET: Final = f"{TIMESTAMP}_offset"
+"""The column of the account's UTC offset (minutes east of UTC), right after ``created_at``."""
+EXTRA: Final = "_extra"
+"""The column of the fields the spec does not know, as JSON text (last)."""
+PARQUET_INSTALL_HINT: Final = 'pip install "shortpen-api-client[parquet]"'
+
+_US_PER_MINUTE: Final = 60_000_000
+_EPOCH: Final = dt.datetime(1970, 1, 1)
+
+
+def import_pyarrow() -> Any:
+    """``pyarrow`` (the ``parquet`` extra), or an ImportError that says how to install it."""
+    try:
+        import pyarrow
+        import pyarrow.compute
+        import pyarrow.json
+        import pyarrow.parquet
+    except ImportError as exc:
+        raise ImportError(f"Arrow and Parquet need pyarrow: {PARQUET_INSTALL_HINT}") from exc
+    return pyarrow
+
+
+def column_names() -> tuple[str, ...]:
+    """The columns in order: the spec's fields, ``created_at_offset`` after ``created_at``, ``_extra``."""
+    names: list[str] = []
+    for field in EVENT:
+        names.append(field.name)
+        if field.name == TIMESTAMP:
+            names.append(OFFSET)
+    return (*names, EXTRA)
+
+
+@functools.cache
+def arrow_schema() -> Any:
+    """The Arrow schema of the Parquet export and the columnar API, with this client's version and
+    spec hash as metadata."""
+    pa = import_pyarrow()
+    fields = []
+    for field in EVENT:
+        fields.append(
+            pa.field(field.name, arrow_type(field, pa), nullable=not field.required or field.nullable)
+        )
+        if field.name == TIMESTAMP:
+            fields.append(pa.field(OFFSET, pa.int16(), nullable=False))
+    fields.append(pa.field(EXTRA, pa.string()))
+    metadata = {"shortpen_api_client.version": __version__, "shortpen_api_client.spec_sha256": SPEC_SHA256}
+    return pa.schema(fields, metadata=metadata)
+
+
+parquet_schema = arrow_schema
+
+#: Fields read as text first and converted by Arrow afterwards (ISO dates and date-times).
+_PARSED: Final = tuple(f.name for f in EVENT if f.kind in ("date", "datetime"))
+
+
+def _as_text(pa: Any) -> list[Any]:
+    """The spec's fields, as the JSON reader and the struct conversion read them (dates as text)."""
+    return [pa.field(f.name, pa.string() if f.name in _PARSED else arrow_type(f, pa)) for f in EVENT]
+
+
+# -- the window rules, on a table -----------------------------------------------------------------------
+
+
+class Columns:
+    """A window's events as an Arrow table of :func:`arrow_schema` (a chunk of the columnar API and
+    the Parquet export). ``checked``: whether the window rules already ran (decoded events) or are
+    still to run when the window is delivered (:func:`body_to_table`)."""
+
+    def __init__(
+        self,
+        table: Any,
+        *,
+        checked: bool,
+        trim: Trim = NO_TRIM,
+        unknown: frozenset[str] = frozenset(),
+        tail: frozenset[int] = frozenset(),
+    ) -> None:
+        self.table = table
+        self.checked = checked
+        self.trim = trim
+        self.unknown = unknown
+        self.tail = tail
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def __add__(self, other: Columns) -> Columns:
+        """The halves of a split window, in order (an id in both is kept once, by :meth:`edge` or here)."""
+        pa = import_pyarrow()
+        if self.checked and other.checked:
+            kept = _without(other.table, _ids(self.table))
+            repeated = other.table.num_rows - kept.num_rows
+            return Columns(
+                pa.concat_tables([self.table, kept]),
+                checked=True,
+                trim=self.trim + other.trim + Trim(repeated=repeated),
+                unknown=self.unknown | other.unknown,
+                tail=other.tail,
+            )
+        return Columns(
+            pa.concat_tables([self.table, other.table]),
+            checked=False,
+            trim=self.trim + other.trim,
+            unknown=self.unknown | other.unknown,
+        )
+
+    def edge(self, window: DateRange, seen: frozenset[int]) -> tuple[Columns, Trim, frozenset[int]]:
+        pa = import_pyarrow()
+        pc = pa.compute
+        table, trim, tail = self.table, self.trim, self.tail
+        if not self.checked:
+            table, trim, tail = _window_rules(pa, table, window, trim)
+        dropped = Trim()
+        if seen and table.num_rows:
+            mask = pc.is_in(table.column(ID), value_set=pa.array(sorted(seen), pa.int64()))
+            if pc.any(mask).as_py():
+                kept = table.filter(pc.invert(mask))
+                dropped = Trim(delivered=table.num_rows - kept.num_rows)
+                table = kept
+        return Columns(table, checked=True, trim=trim, unknown=self.unknown, tail=tail), dropped, tail
+
+
+def _ids(table: Any) -> frozenset[int]:
+    return frozenset(table.column(ID).to_pylist())
+
+
+def _without(table: Any, ids: frozenset[int]) -> Any:
+    pa = import_pyarrow()
+    if not ids or not table.num_rows:
+        return table
+    mask = pa.compute.is_in(table.column(ID), value_set=pa.array(sorted(ids), pa.int64()))
+    return table.filter(pa.compute.invert(mask))
+
+
+def _micros(day: dt.date) -> int:
+    return (dt.datetime.combine(day, dt.time()) - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _window_rules(pa: Any, table: Any, window: DateRange, trim: Trim) -> tuple[Any, Trim, frozenset[int]]:
+    """``_edges`` rules 3 (within the window) and 4 on a table read from a body, ascending already."""
+    pc = pa.compute
+    if not table.num_rows:
+        return table, trim, frozenset()
+    start, end = window
+    low, high = _micros(start), _micros(end + dt.timedelta(days=1))
+    local = _local_micros(pa, table)
+    inside = pc.and_(pc.greater_equal(local, low), pc.less(local, high))
+    outside = 0
+    if not pc.all(inside).as_py():
+        spill = pc.equal(local, high)
+        stray = pc.invert(pc.or_(inside, spill))
+        if pc.any(stray).as_py():
+            index = pc.index(stray, True).as_py()
+            row = table.slice(index, 1).to_pylist()[0]
+            at = _EPOCH + dt.timedelta(microseconds=local[index].as_py())
+            raise InvalidResponseError(
+                f"event {row[ID]!r} has {TIMESTAMP} at local time {at.isoformat()} "
+                f"(offset {row[OFFSET]:+d} min), outside the window's days by more than its first instant "
+                "after the window (an inclusive end): the server's days are not the account-local days "
+                "this client assumes (its offset), so nothing was dropped on that guess",
+                window=window,
+            )
+        outside = table.num_rows - pc.sum(pc.cast(inside, pa.int64())).as_py()
+        table, local = table.filter(inside), local.filter(inside)
+    repeated = 0
+    if pc.count_distinct(table.column(ID)).as_py() != table.num_rows:
+        order = pa.table({"id": table.column(ID), "row": pa.array(range(table.num_rows), pa.int64())})
+        first = order.group_by("id", use_threads=False).aggregate([("row", "min")]).column("row_min")
+        keep = pc.is_in(order.column("row"), value_set=first)
+        repeated = table.num_rows - len(first)
+        table, local = table.filter(keep), local.filter(keep)
+    last = pc.greater_equal(local, _micros(end))
+    tail = frozenset(table.column(ID).filter(last).to_pylist())
+    return table, trim + Trim(repeated=repeated, outside=outside), tail
+
+
+def _local_micros(pa: Any, table: Any) -> Any:
+    """Each event's local wall time as microseconds since 1970-01-01 (its instant plus its offset)."""
+    pc = pa.compute
+    utc = pc.cast(table.column(TIMESTAMP), pa.int64())
+    offset = pc.multiply(pc.cast(table.column(OFFSET), pa.int64()), _US_PER_MINUTE)
+    return pc.add(utc, offset)
+
+
+# -- from event dicts ------------------------------------------------------------------------------------
+
+
+def events_to_table(events: Sequence[Event], schema: Any | None = None) -> Any:
+    """One Arrow table of :func:`arrow_schema` from a window's checked events (``_edges.checked``).
+
+    The batch becomes one struct array in a single C++ pass (keys looked up by name, missing ones
+    null, unknown ones ignored); dates and date-times enter as text and are then parsed vectorised;
+    the offsets come from ``created_at``'s text and ``_extra`` from the unknown keys.
+    """
+    pa = import_pyarrow()
+    schema = schema if schema is not None else arrow_schema()
+    try:
+        struct = pa.array(events, type=pa.struct(_as_text(pa)))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        _raise_for_bad_column(pa, events)
+        raise
+    columns = dict(zip([f.name for f in EVENT], struct.flatten(), strict=True))
+    for name in _PARSED:
+        text = columns[name]
+        columns[name] = _parse_column(pa, schema.field(name), text, events)
+        if name == TIMESTAMP:
+            columns[OFFSET] = _offsets(pa, text, events)
+    unknown = getattr(events, "unknown", None)
+    if unknown is None:
+        unknown = (
+            frozenset(set().union(*events)) - frozenset(f.name for f in EVENT) if events else frozenset()
+        )
+    columns[EXTRA] = pa.array(extra_texts(events, unknown), pa.string())
+    return pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
+
+
+def extra_texts(events: Sequence[Event], unknown: frozenset[str] | set[str]) -> list[str | None]:
+    """The ``_extra`` value of each event: its non-null unknown fields as a JSON object, keys sorted
+    (compact, non-ASCII kept); None when it has none."""
+    if not unknown:
+        return [None] * len(events)
+    names = sorted(unknown)
+    dumps = _extra_encoder(events, names)
+    out: list[str | None] = []
+    for event in events:
+        extra = {name: value for name in names if (value := event.get(name)) is not None}
+        out.append(dumps(extra) if extra else None)
+    return out
+
+
+_STDLIB_DUMPS: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _extra_encoder(events: Sequence[Event], names: list[str]) -> Any:
+    """orjson when installed and the values are of the kinds it writes exactly as the standard
+    library does (text, integers within 64 bits, booleans, lists and objects of those); else json."""
+    try:
+        import orjson
+    except ImportError:
+        return _STDLIB_DUMPS
+    plain = {str, int, bool, type(None)}
+    for name in names:
+        if not set(map(type, map(dict.get, events, itertools.repeat(name)))) <= plain:
+            return _STDLIB_DUMPS  # floats print differently (1e16 vs 1e+16); containers: be safe
+
+    def dumps(value: dict[str, Any]) -> str:
+        try:
+            return orjson.dumps(value).decode()
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits
+            return _STDLIB_DUMPS(value)
+
+    return dumps
+
+
+def _raise_for_bad_column(pa: Any, events: Sequence[Event]) -> None:
+    for field in _as_text(pa):
+        try:
+            pa.array([event.get(field.name) for event in events], type=field.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            raise ValueError(f"cannot store {field.name!r} as {field.type} in Parquet: {exc}") from exc
+
+
+def _parse_column(pa: Any, field: Any, text: Any, events: Sequence[Event]) -> Any:
+    """A date or date-time column, from its text."""
+    if pa.types.is_timestamp(field.type):
+        return _timestamps(pa, field.name, text, events)
+    try:
+        return text.cast(field.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise ValueError(f"cannot store {field.name!r} as {field.type} in Parquet: {exc}") from exc
+
+
+def _timestamps(pa: Any, name: str, text: Any, events: Sequence[Event]) -> Any:
+    """Parse a date-time text column into UTC instants, offsets applied: Arrow's own ISO 8601 cast
+    (vectorised; the usual forms, ``Z``, up to 6 fractional digits), else ``datetime.fromisoformat``
+    one value at a time. A value without an offset is an error (its instant is unknown); the
+    client's events never have one (``_edges.checked``), this guards the writer's own callers."""
+    utc = pa.timestamp("us", tz="UTC")
+    try:
+        return text.cast(utc)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    parsed: list[dt.datetime | None] = []
+    for value, event in zip(text.to_pylist(), events, strict=True):
+        if value is None:
+            parsed.append(None)
+            continue
+        try:
+            instant = dt.datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"event {event.get(ID)!r}: {name} {value!r} is not a date-time") from exc
+        if instant.tzinfo is None:
+            raise ValueError(f"event {event.get(ID)!r}: {name} {value!r} has no UTC offset")
+        parsed.append(instant)
+    return pa.array(parsed, type=utc)
+
+
+def _offsets(pa: Any, text: Any, events: Sequence[Event] | None) -> Any:
+    """``created_at_offset`` from the text of ``created_at``: vectorised for ``±HH:MM`` and ``Z``;
+    None for any other form when ``events`` is None (the body path falls back), else parsed one at a
+    time."""
+    pc = pa.compute
+    zulu = pc.ends_with(text, "Z")
+    tail = pc.if_else(zulu, "+00:00", pc.utf8_slice_codeunits(text, -6))
+    plain = pc.match_substring_regex(tail, r"^[+-]\d\d:\d\d$")
+    if pc.all(plain, min_count=0).as_py() and not text.null_count:
+        sign = pc.if_else(pc.starts_with(tail, "-"), -1, 1)
+        hours = pc.cast(pc.utf8_slice_codeunits(tail, 1, 3), pa.int32(), safe=False)
+        minutes = pc.cast(pc.utf8_slice_codeunits(tail, 4, 6), pa.int32(), safe=False)
+        total = pc.multiply(sign, pc.add(pc.multiply(hours, 60), minutes))
+        return pc.cast(total, pa.int16())
+    if events is None:
+        return None
+    values = [_offset(v) for v in text.to_pylist()]
+    return pa.array(values, pa.int16())
+
+
+def _offset(stamp: str | None) -> int | None:
+    """Minutes east of UTC of one ``created_at`` (None where it is null or has no offset: the
+    timestamp column's conversion reports those)."""
+    try:
+        offset = dt.datetime.fromisoformat(stamp).utcoffset() if stamp is not None else None
+    except ValueError:
+        return None
+    return None if offset is None else offset // dt.timedelta(minutes=1)
+
+
+# -- from a response's bytes -----------------------------------------------------------------------------
+
+
+def body_to_table(content: bytes, schema: Any | None = None) -> Columns | None:
+    """The events of a 200 ``AnalyticsResponse`` body as :class:`Columns`, read by pyarrow's JSON
+    reader, or None when it cannot read the body exactly as the usual path would (see the module
+    docstring); the window rules run when the window is delivered."""
+    pa = import_pyarrow()
+    schema = schema if schema is not None else arrow_schema()
+    try:
+        table = _read_body(pa, content, schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        table = None
+    if table is None:
+        _decode.FALLBACKS["arrow"] += 1
+        return None
+    table, unknown = table
+    return Columns(table, checked=False, unknown=unknown)
+
+
+def _read(pa: Any, content: bytes, fields: list[Any]) -> Any:
+    envelope = pa.schema([("success", pa.bool_()), ("data", pa.list_(pa.struct(fields)))])
+    return pa.json.read_json(
+        pa.py_buffer(content),
+        read_options=pa.json.ReadOptions(use_threads=False, block_size=max(len(content), 1) + 1),
+        parse_options=pa.json.ParseOptions(explicit_schema=envelope, unexpected_field_behavior="infer"),
+    )
+
+
+def _read_body(pa: Any, content: bytes, schema: Any) -> tuple[Any, frozenset[str]] | None:
+    pc = pa.compute
+    known = _as_text(pa)
+    read = _read(pa, content, known)
+    data = read.column("data")
+    item = data.type.value_type
+    stamps = [item.field(i).name for i in range(item.num_fields) if pa.types.is_timestamp(item.field(i).type)]
+    if stamps:  # unknown text fields that look like date-times: read them as the text they are
+        read = _read(pa, content, known + [pa.field(name, pa.string()) for name in stamps])
+        data = read.column("data")
+    if read.num_rows != 1 or read.column("success")[0].as_py() is not True:
+        return None
+    data = data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()
+    if data.null_count:
+        return None
+    events = data.flatten()
+    if events.null_count:
+        return None
+    children = {events.type.field(i).name: events.field(i) for i in range(events.type.num_fields)}
+    columns: dict[str, Any] = {}
+    for field in EVENT:
+        column = children.pop(field.name)
+        if field.required and column.null_count:
+            return None  # the usual path names the event and the field
+        columns[field.name] = column
+    text = columns[TIMESTAMP]
+    offsets = _offsets(pa, text, None)
+    if offsets is None:
+        return None
+    columns[OFFSET] = offsets
+    for name in _PARSED:
+        columns[name] = columns[name].cast(schema.field(name).type)
+    extra = _extra_column(pa, children, len(events))
+    if extra is None:
+        return None
+    columns[EXTRA] = extra
+    table = pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
+    instants = table.column(TIMESTAMP)
+    if table.num_rows > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
+        table = table.take(pc.sort_indices(table, sort_keys=[(TIMESTAMP, "ascending")]))  # stable
+    return table, frozenset(name for name, column in children.items() if column.null_count < len(column))
+
+
+def _extra_column(pa: Any, children: dict[str, Any], length: int) -> Any:
+    """``_extra`` from the reader's columns of unknown fields (text, integers, booleans; all null);
+    None for any other type (the caller falls back)."""
+    pc = pa.compute
+    parts = []
+    for name in sorted(children):
+        column = children[name]
+        kind = column.type
+        if pa.types.is_null(kind) or column.null_count == len(column):
+            continue
+        if pa.types.is_string(kind):
+            if pc.any(pc.match_substring_regex(column, "[\x00-\x1f]")).as_py():
+                return None  # control characters: the usual path escapes them
+            escaped = pc.replace_substring(pc.replace_substring(column, "\\", "\\\\"), '"', '\\"')
+            value = pc.binary_join_element_wise('"', escaped, '"', "")
+        elif pa.types.is_int64(kind):
+            value = pc.cast(column, pa.string())
+        elif pa.types.is_boolean(kind):
+            value = pc.if_else(column, "true", "false")
+        else:
+            return None
+        key = json.dumps(name, ensure_ascii=False)
+        # ",key:value", or "" where the value is null (binary_join's null_handling="skip" loses rows
+        # in pyarrow 26, so nulls are made empty first).
+        parts.append(pc.fill_null(pc.binary_join_element_wise("," + key, value, ":"), ""))
+    if not parts:
+        return pa.nulls(length, pa.string())
+    joined = pc.binary_join_element_wise(*parts, "")
+    wrapped = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(joined, 1), "}", "")
+    return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), wrapped)
+
+
+def events_columns(events: Events) -> Columns:
+    """A window's checked events as :class:`Columns` (the columnar API's and Parquet's chunk)."""
+    return Columns(
+        events_to_table(events), checked=True, trim=events.trim, unknown=events.unknown, tail=events.tail
+    )
