@@ -28,8 +28,8 @@ from ._client import (
 )
 from ._config import ENVIRONMENTS, TOKEN_ENV
 from ._engine import Progress
-from ._export import FORMATS, jsonl_encoder
-from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportReport, SyncReport, export_report
+from ._export import FORMATS
+from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportReport, SyncReport
 from ._schema import EVENT
 from ._version import __version__
 from .errors import InvalidArgumentError, ShortPenError
@@ -258,18 +258,13 @@ def export(start: str, end: str, output: str, fmt: str | None, **options: Any) -
 
 def stream_jsonl(client: ShortPen, start: str, end: str, options: dict[str, Any]) -> ExportReport:
     """``--output -``: JSONL on stdout as windows arrive (exactly as sent, one event a line)."""
-    run = client._run(start, end, options["workspace_id"], options["url_id"])
-    encode = jsonl_encoder()
-    out = sys.stdout.buffer
-    started = time.perf_counter()
-    written = 0
-    for batch in client._batches(run):
-        data = encode(batch.events)
-        out.write(data)
-        written += len(data)
-    out.flush()
-    return export_report(
-        run, path=Path("-"), format="jsonl", nbytes=written, seconds=time.perf_counter() - started
+    return client.export(
+        start,
+        end,
+        sys.stdout.buffer,
+        format="jsonl",
+        workspace_id=options["workspace_id"],
+        url_id=options["url_id"],
     )
 
 
@@ -418,7 +413,7 @@ def print_demo_summary(report: ExportReport, heavy_day: dt.date, *, expected: in
     table.add_row("windows", str(report.windows))
     table.add_row("requests", f"{report.requests} ({report.retries} retries, {report.splits} splits)")
     table.add_row("seconds", f"{report.seconds:.2f}")
-    for name, top in top_values(report.path, report.format).items():
+    for name, top in (top_values(report.path, report.format) if report.path else {}).items():
         table.add_row(f"top {name}", ", ".join(f"{k} {v:,}" for k, v in top))
     table.add_row("file", f"{report.path} ({human_bytes(report.bytes)}, {report.format})")
     stdout.print(table)

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, BinaryIO, Generic, Self, TypeVar, cast
 
 import attrs
 import httpx
@@ -378,7 +378,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         self,
         start: dt.date | str,
         end: dt.date | str,
-        output: Path | str,
+        output: Path | str | BinaryIO,
         *,
         format: str | None = None,
         workspace_id: int | None = None,
@@ -386,7 +386,10 @@ class ShortPen(_BaseClient[httpx.Client]):
     ) -> ExportReport:
         """Write every click of the range to one file: ``.jsonl``, ``.csv`` or ``.parquet`` (from the
         suffix unless ``format`` is given). All or nothing: on any failure no file is left, and an
-        existing ``output`` is only replaced on success."""
+        existing ``output`` is only replaced on success.
+
+        ``output`` may also be a binary stream (``sys.stdout.buffer``, a socket's file): JSONL (the
+        default) or CSV is written to it as windows arrive; a failure leaves what was written."""
         run = self._run(start, end, workspace_id, url_id)
         job = ExportJob(output, format)
         started = time.perf_counter()
@@ -768,7 +771,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         self,
         start: dt.date | str,
         end: dt.date | str,
-        output: Path | str,
+        output: Path | str | BinaryIO,
         *,
         format: str | None = None,
         workspace_id: int | None = None,

@@ -114,7 +114,7 @@ def resolve_format(output: Path, format: str | None) -> str:
 
 
 def open_writer(
-    output: Path | str, format: str | None = None, *, row_group_rows: int = ROW_GROUP_ROWS
+    output: Path | str | BinaryIO, format: str | None = None, *, row_group_rows: int = ROW_GROUP_ROWS
 ) -> EventWriter:
     """Start an atomic export to ``output``: check everything first, then create the temporary file.
 
@@ -122,6 +122,8 @@ def open_writer(
     directory, and ``ImportError`` naming the ``parquet`` extra when Parquet is asked for without
     pyarrow; in every case before any file is created.
     """
+    if not isinstance(output, str | os.PathLike):
+        return _stream_writer(output, format)
     path = Path(output)
     fmt = resolve_format(path, format)
     if row_group_rows < 1:
@@ -134,7 +136,23 @@ def open_writer(
         raise InvalidArgumentError(f"cannot write {str(path)!r}: it is a directory")
     if fmt == "parquet":
         import_pyarrow()
-    return EventWriter(path, fmt, row_group_rows=row_group_rows)
+    try:
+        return EventWriter(path, fmt, row_group_rows=row_group_rows)
+    except OSError as exc:  # a folder we may not write (the message names the output, not our temp file)
+        raise InvalidArgumentError(
+            f"cannot write {str(path)!r}: {exc.strerror or exc} in {str(path.parent)!r}"
+        ) from None
+
+
+def _stream_writer(stream: BinaryIO, format: str | None) -> EventWriter:
+    fmt = (format or "jsonl").lower()
+    if fmt not in ("jsonl", "csv"):
+        raise InvalidArgumentError(
+            f"a stream takes jsonl or csv, not {format!r}: Parquet needs a file (its footer comes last)"
+        )
+    if not callable(getattr(stream, "write", None)):
+        raise InvalidArgumentError(f"output must be a path or a binary stream, got {type(stream).__name__}")
+    return EventWriter(None, fmt, stream=stream)
 
 
 class EventWriter:
@@ -142,15 +160,30 @@ class EventWriter:
 
     A context manager: leaving the ``with`` block normally commits, an exception aborts. After a
     commit, :attr:`events` is the number of events written and :attr:`bytes` the file's size.
+
+    With ``stream`` (a binary stream such as ``sys.stdout.buffer``; ``output`` is then None), each
+    batch is written to it as it comes: nothing is atomic there, and after a failure what was written
+    stays (whole lines: JSONL events or CSV rows).
     """
 
-    def __init__(self, output: Path, format: str, *, row_group_rows: int = ROW_GROUP_ROWS) -> None:
+    def __init__(
+        self,
+        output: Path | None,
+        format: str,
+        *,
+        row_group_rows: int = ROW_GROUP_ROWS,
+        stream: BinaryIO | None = None,
+    ) -> None:
         self.path: Final = output
         self.format: Final = format
         self.events = 0
         self._size = 0
         self._state = "open"
-        self._temp = AtomicFile(output)
+        if stream is not None:
+            self._temp: AtomicFile | _Stream = _Stream(stream)
+        else:
+            assert output is not None  # noqa: S101  (open_writer passes one or the other)
+            self._temp = AtomicFile(output)
         try:
             self._sink = _make_sink(format, self._temp.file, row_group_rows=row_group_rows)
         except BaseException:
@@ -328,7 +361,42 @@ def _columns(first: tuple[Any, ...], second: tuple[Any, ...]) -> tuple[Any]:
     return (joined,)
 
 
-# -- the temporary file -------------------------------------------------------------------------------
+# -- the temporary file (or the caller's stream) -----------------------------------------------------
+
+
+class _Counting(io.RawIOBase):
+    """The caller's binary stream, counting the bytes written to it (never closing it)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.stream.write(data)
+        self.count += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+class _Stream:
+    """What :class:`AtomicFile` is for a file, for a stream: ``commit`` flushes and counts."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.file: BinaryIO = _Counting(stream)  # type: ignore[assignment]  # a binary writer
+
+    def commit(self) -> int:
+        self.file.flush()
+        return self.file.count  # type: ignore[attr-defined, no-any-return]  # a _Counting
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.file.flush()  # what was written stays written
+
 
 _TEMP_SUFFIX: Final = ".tmp"
 

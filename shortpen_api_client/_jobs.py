@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 
@@ -24,13 +24,16 @@ from .errors import InvalidArgumentError
 
 #: Days at the end of a sync range that every run fetches again: clicks can be recorded late.
 DEFAULT_LOOKBACK_DAYS = 3
+MAX_LOOKBACK_DAYS = 36_525
+"""A century: more is no lookback but a refetch of everything (and past the calendar's arithmetic)."""
 
 
 @attrs.frozen(kw_only=True)
 class ExportReport:
-    """What an export did: ``path`` holds ``events`` events in ``bytes`` bytes."""
+    """What an export did: ``path`` holds ``events`` events in ``bytes`` bytes (``path`` is None for
+    an export to a stream)."""
 
-    path: Path
+    path: Path | None
     format: str
     events: int
     windows: int
@@ -84,22 +87,30 @@ def windows_for_days(days: list[dt.date], window_days: int) -> list[Window]:
 class ExportJob:
     """One export: an atomic writer that the batches go to."""
 
-    def __init__(self, output: Path | str, format: str | None) -> None:
+    def __init__(self, output: Path | str | BinaryIO, format: str | None) -> None:
         self.writer: EventWriter = open_writer(output, format)
 
     def report(self, run: Run, seconds: float) -> ExportReport:
         return export_report(
-            run, path=self.writer.path, format=self.writer.format, nbytes=self.writer.bytes, seconds=seconds
+            run,
+            path=self.writer.path,
+            format=self.writer.format,
+            nbytes=self.writer.bytes,
+            seconds=seconds,
+            events=self.writer.events,
         )
 
 
-def export_report(run: Run, *, path: Path, format: str, nbytes: int, seconds: float) -> ExportReport:
-    """The report of an export of ``run``'s windows (to a file, or streamed)."""
+def export_report(
+    run: Run, *, path: Path | None, format: str, nbytes: int, seconds: float, events: int | None = None
+) -> ExportReport:
+    """The report of an export of ``run``'s windows (to a file, or streamed); ``events`` as written
+    (the exactly-once rules may drop some of what was delivered)."""
     s = run.stats
     return ExportReport(
         path=path,
         format=format,
-        events=s.events,
+        events=s.events if events is None else events,
         windows=s.windows,
         requests=s.requests,
         retries=s.retries,
@@ -128,16 +139,22 @@ class SyncJob:
         if self.start > self.end:
             hint = " (end defaults to yesterday, UTC)" if end is None else ""
             raise InvalidArgumentError(f"start ({self.start}) is after end ({self.end}){hint}")
-        self.lookback_days = check_int(lookback_days, "lookback_days", minimum=0)
+        self.lookback_days = check_int(lookback_days, "lookback_days", minimum=0, maximum=MAX_LOOKBACK_DAYS)
         self.dataset = Dataset(output_dir, format=format, source=source)
         self.days = self.dataset.plan(self.start, self.end, lookback_days=self.lookback_days)
         self.windows = windows_for_days(self.days, window_days)
         self.bytes = 0
 
     def prepare(self) -> None:
-        """Create the folder and clear temporary files a killed run may have left."""
-        self.dataset.path.mkdir(parents=True, exist_ok=True)
-        self.dataset.remove_stale_temps()
+        """Create the folder and clear temporary files a killed run may have left (before any
+        request: a folder that cannot be written is an ``InvalidArgumentError`` naming it)."""
+        try:
+            self.dataset.path.mkdir(parents=True, exist_ok=True)
+            self.dataset.remove_stale_temps()
+        except PermissionError as exc:
+            raise InvalidArgumentError(
+                f"cannot write the dataset folder {str(self.dataset.path)!r}: {exc.strerror}"
+            ) from None
 
     def write(self, window: Window, events: list[dict[str, object]]) -> None:
         """Write each day of a delivered window (its events split by their local date)."""
