@@ -434,7 +434,7 @@ def _read_body(pa: Any, content: bytes, schema: Any) -> tuple[Any, frozenset[str
     instants = table.column(TIMESTAMP)
     if table.num_rows > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
         table = table.take(pc.sort_indices(table, sort_keys=[(TIMESTAMP, "ascending")]))  # stable
-    return table, frozenset(name for name, column in children.items() if column.null_count < len(column))
+    return table, frozenset(children)  # every key sent somewhere, null or not (as _edges.checked)
 
 
 def _extra_column(pa: Any, children: dict[str, Any], length: int) -> Any:

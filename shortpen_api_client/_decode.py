@@ -53,20 +53,25 @@ def loads_exact(content: bytes | str) -> Any:
     ``RecursionError``) for a document nested too deep."""
     try:
         return _STDLIB_DECODER.decode(content.decode() if isinstance(content, bytes) else content)
+    except json.JSONDecodeError:
+        raise
     except RecursionError:
-        raise ValueError("JSON nested deeper than the decoder's limit") from None
+        raise json.JSONDecodeError("nested deeper than the decoder's limit", "", 0) from None
+    except ValueError as exc:  # not UTF-8, NaN, Infinity
+        raise json.JSONDecodeError(str(exc), "", 0) from None
 
 
 try:  # orjson (the `speedups` extra) decodes these payloads several times faster than json
     import orjson
 
     _loads: Callable[[bytes], Any] = orjson.loads
-    JSONDecodeError: type[ValueError] = orjson.JSONDecodeError
     LOSSY_INTEGERS: Final = True
 except ImportError:  # pragma: no cover - exercised in a subprocess (tests/test_without_orjson.py)
     _loads = loads_exact
-    JSONDecodeError = ValueError
     LOSSY_INTEGERS = False  # type: ignore[misc]  # one of two definitions, by what is installed
+
+JSONDecodeError: Final = json.JSONDecodeError
+"""What both decoders raise for text that is not JSON (orjson's error is a subclass)."""
 
 FALLBACKS: Final[collections.Counter[str]] = collections.Counter()
 """How often a fast path handed a window (``"arrow"``: ``_arrow.body_to_table``) or an event

@@ -373,7 +373,7 @@ class Delivery:
         """``chunk`` (an :class:`Edged`) with the rules applied; what to hand to the consumer."""
         edged, dropped, tail = chunk.edge(window, self.seen)
         self.seen = tail
-        trim = chunk.trim + dropped
+        trim = edged.trim + dropped
         self.trim = self.trim + trim
         if trim:
             logger.warning(
