@@ -128,38 +128,39 @@ def _which(events: Sequence[Any], index: int) -> str:
     )
 
 
+_COLUMNS: Final = tuple(
+    (f, operator.itemgetter(f.name) if f.required else None, f.kind == "int") for f in EVENT
+)
+_FITTING: Final[dict[str, set[type]]] = {f.name: set() for f in EVENT}
+"""Per field, the Python types already found to fit it (the fast path's subset test)."""
+
+
 def check_types(events: Sequence[Any], window: DateRange) -> None:
-    """Rule 1 for every field of the derived schema, column by column (the loops run in C); the
-    first offending event is then looked for, for the message."""
+    """Rule 1 for every field of the derived schema, column by column: the loops run in C and build
+    no list, except for the integer fields' range; the first offending event is then looked for,
+    for the message."""
     if set(map(type, events)) != {dict}:
         index = next(i for i, e in enumerate(events) if type(e) is not dict)
         raise _error(window, f"item #{index} of data is {type(events[index]).__name__}, not an event object")
-    for field in EVENT:
+    for field, getter, integer in _COLUMNS:
         name = field.name
-        if field.required:
-            try:
-                values = list(map(operator.itemgetter(name), events))
-            except KeyError:
-                index = next(i for i, e in enumerate(events) if name not in e)
-                raise _error(window, f"{_which(events, index)} has no {name!r}, a required field") from None
-        else:
+        column = map(getter, events) if getter is not None else map(dict.get, events, itertools.repeat(name))
+        values: Any = list(column) if integer else column
+        try:
+            types = set(map(type, values))
+        except KeyError:
+            index = next(i for i, e in enumerate(events) if name not in e)
+            raise _error(window, f"{_which(events, index)} has no {name!r}, a required field") from None
+        fitting = _FITTING[name]
+        if not types <= fitting:
             values = list(map(dict.get, events, itertools.repeat(name)))
-        types = set(map(type, values))
-        bad = [t for t in types if not _fits(name, t, values)]
-        if bad:
-            index = next(i for i, v in enumerate(values) if type(v) in bad)
-            value = values[index]
-            what = "null" if value is None else f"{value!r} ({type(value).__name__})"
-            raise _error(
-                window,
-                f"{_which(events, index)} has {name!r} = {what}, not "
-                f"{'an' if field.json_type[0] in 'aeiou' else 'a'} {field.json_type} as the spec says",
-            )
-        if field.kind == "int":
-            numbers = (
-                values if int in types and type(None) not in types else [v for v in values if v is not None]
-            )
-            if numbers and (min(numbers) < INT64[0] or max(numbers) > INT64[1]):
+            bad = {t for t in types if not _fits(name, t, values)}
+            if bad:
+                _wrong_type(events, window, field, values, bad)
+            fitting |= types
+        if integer and int in types:
+            numbers = values if type(None) not in types else [v for v in values if v is not None]
+            if min(numbers) < INT64[0] or max(numbers) > INT64[1]:
                 index = next(
                     i for i, v in enumerate(values) if v is not None and not INT64[0] <= v <= INT64[1]
                 )
@@ -168,6 +169,19 @@ def check_types(events: Sequence[Any], window: DateRange) -> None:
                     f"{_which(events, index)} has {name!r} = {values[index]}, beyond a 64-bit integer "
                     "(this client stores the spec's integers as int64)",
                 )
+
+
+def _wrong_type(
+    events: Sequence[Any], window: DateRange, field: Any, values: list[Any], bad: set[type]
+) -> None:
+    index = next(i for i, v in enumerate(values) if type(v) in bad)
+    value = values[index]
+    what = "null" if value is None else f"{value!r} ({type(value).__name__})"
+    article = "an" if field.json_type[0] in "aeiou" else "a"
+    raise _error(
+        window,
+        f"{_which(events, index)} has {field.name!r} = {what}, not {article} {field.json_type} as the spec says",
+    )
 
 
 def parse_stamps(stamps: Sequence[str], events: Sequence[Event], window: DateRange) -> list[dt.datetime]:
