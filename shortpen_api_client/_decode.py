@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -28,7 +29,7 @@ from typing import Any, Final
 import attrs
 
 from ._generated.models import AnalyticsEvent
-from ._schema import BY_NAME, EVENT_NAMES
+from ._schema import BY_NAME, EVENT_NAMES, TIMESTAMP
 from .errors import (
     APIStatusError,
     AuthenticationError,
@@ -169,21 +170,24 @@ def _builder_source(init: Sequence[str]) -> str:
     """Source of ``build(event)``: ``AnalyticsEvent(...)`` with positional arguments in the model's
     ``__init__`` order (keywords cost half as much again), each read from the event by the derived
     schema: a required key by subscription, an optional one by ``get`` (absent and null are None),
-    dates and date-times parsed as the generated ``from_dict`` parses them."""
+    dates and date-times parsed as the generated ``from_dict`` parses them; ``created_at`` is passed
+    in as ``at`` (the window checks parsed it already, with the same parser), or parsed when None."""
     args = []
     for name in init:
         field = BY_NAME[name]
         value = f"event[{name!r}]" if field.required else f"get({name!r})"
         parse = {"datetime": "parse_datetime", "date": "parse_date"}.get(field.kind)
-        if parse is not None:
+        if name == TIMESTAMP:
+            value = f"(parse_datetime({value}) if at is None else at)"
+        elif parse is not None:
             value = (
                 f"{parse}({value})" if field.required else f"(None if (v := {value}) is None else {parse}(v))"
             )
         args.append(value)
-    return "def build(event, get):\n    return cls(" + ", ".join(args) + ")\n"
+    return "def build(event, get, at):\n    return cls(" + ", ".join(args) + ")\n"
 
 
-def _compile_builder() -> Callable[[Event, Callable[[str], Any]], AnalyticsEvent]:
+def _compile_builder() -> Callable[[Event, Callable[[str], Any], dt.datetime | None], AnalyticsEvent]:
     init = [a.name for a in attrs.fields(AnalyticsEvent) if a.init]
     namespace: dict[str, Any] = {
         "cls": AnalyticsEvent,
@@ -191,7 +195,7 @@ def _compile_builder() -> Callable[[Event, Callable[[str], Any]], AnalyticsEvent
         "parse_date": dt.date.fromisoformat,
     }
     exec(compile(_builder_source(init), "<shortpen_api_client._decode.build>", "exec"), namespace)  # noqa: S102  (our own source, from the derived schema, as attrs does for __init__)
-    build: Callable[[Event, Callable[[str], Any]], AnalyticsEvent] = namespace["build"]
+    build: Callable[[Event, Callable[[str], Any], dt.datetime | None], AnalyticsEvent] = namespace["build"]
     return build
 
 
@@ -213,16 +217,18 @@ def iter_models(events: Sequence[Event]) -> Iterator[AnalyticsEvent]:
     """
     unknown = getattr(events, "unknown", None)  # known already when the window was checked (_edges)
     try:
-        extras = bool(unknown) if unknown is not None else not _KNOWN.issuperset(set().union(*events))
+        if unknown is None:
+            unknown = frozenset(set().union(*events) - _KNOWN)
     except Exception:  # an item that is not a mapping of keys: the loop sends it to from_dict
-        extras = True
+        unknown = frozenset(("?",))
+    instants = getattr(events, "instants", None) or itertools.repeat(None)
     build = _build
-    known = _KNOWN
-    for event in events:
+    is_unknown = unknown.__contains__
+    for event, at in zip(events, instants):  # noqa: B905  (instants: one per event, or endless None)
         try:
-            model = build(event, event.get)
-            if extras:
-                model.additional_properties = {k: v for k, v in event.items() if k not in known}
+            model = build(event, event.get, at)
+            if unknown:  # the keys the spec does not define, in the order received (as from_dict)
+                model.additional_properties = {k: event[k] for k in filter(is_unknown, event)}
         except (KeyError, TypeError, ValueError, AttributeError):
             FALLBACKS["model"] += 1
             model = AnalyticsEvent.from_dict(event)

@@ -254,11 +254,13 @@ def outside(
 
 class Events(list[Event]):
     """A window's events after :func:`checked`, in order, with what the checks dropped, the fields
-    the spec does not know, and the ids on the window's last local day."""
+    the spec does not know, the ids on the window's last local day, and each event's ``created_at``
+    parsed (``instants``, reused by the models: parsed once)."""
 
     trim: Trim
     unknown: frozenset[str]
     tail: frozenset[int]
+    instants: list[dt.datetime] | None
 
     def __init__(
         self,
@@ -267,30 +269,44 @@ class Events(list[Event]):
         trim: Trim = NO_TRIM,
         unknown: frozenset[str] = frozenset(),
         tail: frozenset[int] = frozenset(),
+        instants: list[dt.datetime] | None = None,
     ) -> None:
         super().__init__(events)
         self.trim = trim
         self.unknown = unknown
         self.tail = tail
+        self.instants = instants
+
+    def _keeping(self, keep: Callable[[Event], bool]) -> Events:
+        """The events ``keep`` says yes to (and their instants)."""
+        indexes = [i for i, e in enumerate(self) if keep(e)]
+        instants = self.instants
+        return Events(
+            (self[i] for i in indexes),
+            trim=self.trim,
+            unknown=self.unknown,
+            tail=self.tail,
+            instants=[instants[i] for i in indexes] if instants is not None else None,
+        )
 
     def __add__(self, other: list[Event]) -> Events:  # type: ignore[override]  # the halves of a split window
         if not isinstance(other, Events):
             other = Events(other)
         seen = set(map(_GET_ID, self))
-        kept = [e for e in other if e[ID] not in seen] if not seen.isdisjoint(map(_GET_ID, other)) else other
+        kept = other if seen.isdisjoint(map(_GET_ID, other)) else other._keeping(lambda e: e[ID] not in seen)
+        both = self.instants is not None and kept.instants is not None
         return Events(
             itertools.chain(self, kept),
             trim=self.trim + other.trim + Trim(repeated=len(other) - len(kept)),
             unknown=self.unknown | other.unknown,
             tail=other.tail,  # the second half ends where the window ends
+            instants=[*(self.instants or ()), *(kept.instants or ())] if both else None,
         )
 
     def edge(self, window: DateRange, seen: frozenset[int]) -> tuple[Events, Trim, frozenset[int]]:
         if not seen or seen.isdisjoint(map(_GET_ID, self)):
             return self, Trim(), self.tail
-        kept = Events(
-            (e for e in self if e[ID] not in seen), trim=self.trim, unknown=self.unknown, tail=self.tail
-        )
+        kept = self._keeping(lambda e: e[ID] not in seen)
         return kept, Trim(delivered=len(self) - len(kept)), self.tail
 
 
@@ -331,6 +347,7 @@ def checked(events: list[Any], window: DateRange, *, exact: Callable[[], list[An
     if not all(map(operator.le, instants, itertools.islice(instants, 1, None))):
         order = sorted(range(len(events)), key=instants.__getitem__)  # stable: ties keep the server's order
         events, dates = [events[i] for i in order], [dates[i] for i in order]
+        instants = [instants[i] for i in order]
     ids = list(map(_GET_ID, events))
     repeated = 0
     if len(set(ids)) != len(ids):
@@ -340,12 +357,14 @@ def checked(events: list[Any], window: DateRange, *, exact: Callable[[], list[An
         keep = sorted(first.values())
         repeated = len(ids) - len(keep)
         events, dates, ids = [events[i] for i in keep], [dates[i] for i in keep], [ids[i] for i in keep]
+        instants = [instants[i] for i in keep]
     last = window[1].isoformat()
     return Events(
         events,
         trim=Trim(repeated=repeated, outside=len(spills)),
         unknown=unknown,
         tail=frozenset(ident for ident, date in zip(ids, dates, strict=True) if date == last),
+        instants=instants,
     )
 
 
