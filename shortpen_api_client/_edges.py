@@ -318,7 +318,7 @@ def checked(events: list[Any], window: DateRange, *, exact: Callable[[], list[An
     know) is checked again on the exact decoding, never passed on changed.
     """
     if not events:
-        return Events()
+        return Events(instants=[])
     try:
         check_types(events, window)
         unknown = frozenset(set().union(*events) - _KNOWN)
