@@ -48,8 +48,10 @@ _US_PER_MINUTE: Final = 60_000_000
 _EPOCH: Final = dt.datetime(1970, 1, 1)
 
 
+@functools.cache
 def import_pyarrow() -> Any:
-    """``pyarrow`` (the ``parquet`` extra), or an ImportError that says how to install it."""
+    """``pyarrow`` (the ``parquet`` extra), or an ImportError that says how to install it (once:
+    an ``import`` statement is not free, and this runs for every window)."""
     try:
         import pyarrow
         import pyarrow.compute
