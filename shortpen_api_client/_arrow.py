@@ -28,6 +28,7 @@ import datetime as dt
 import functools
 import itertools
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -48,10 +49,14 @@ _US_PER_MINUTE: Final = 60_000_000
 _EPOCH: Final = dt.datetime(1970, 1, 1)
 
 
-@functools.cache
+_MODULES: Final = ("pyarrow", "pyarrow.compute", "pyarrow.json", "pyarrow.parquet")
+
+
 def import_pyarrow() -> Any:
-    """``pyarrow`` (the ``parquet`` extra), or an ImportError that says how to install it (once:
-    an ``import`` statement is not free, and this runs for every window)."""
+    """``pyarrow`` (the ``parquet`` extra), or an ImportError that says how to install it. Runs for
+    every window: once imported, a look into ``sys.modules`` (an ``import`` statement is not free)."""
+    if all(sys.modules.get(name) is not None for name in _MODULES):
+        return sys.modules["pyarrow"]
     try:
         import pyarrow
         import pyarrow.compute
