@@ -466,13 +466,19 @@ The **baseline** is the script a user would write by hand (`benchmarks/baseline.
 window with one `httpx.Client`, `json.loads` the body, one window after another; for exports, write
 with `json.dumps` per line, `csv.DictWriter`, or `pyarrow.Table.from_pylist` + `pq.write_table`
 (which keeps `created_at` a string; the client parses it to a UTC timestamp column). It has no
-retries, no window splitting and no typing. The **client** is `ShortPen` with its defaults
-(`window_days=7`, `max_concurrency=8`): `clicks()` yields the generated `AnalyticsEvent` models, and
-`export()` writes an atomic, fsync'd file.
+retries, no window splitting, no typing and no checks. The **client** is `ShortPen` with its defaults
+(`window_days=7`, `max_concurrency=8`): `clicks()` yields the generated `AnalyticsEvent` models,
+`clicks_batches()` Arrow record batches (against the script's dicts), and `export()` writes an
+atomic, fsync'd file; every path checks each event against the spec and applies the exactly-once
+rules (README: "Exactly once, and what a response must hold"). The AsyncShortPen rows compare the two
+clients (ShortPen's seconds over AsyncShortPen's: within 10 % means >= 0.9x).
 
-Both run against `FakeShortPen` (seed 7) served on 127.0.0.1 by another process
-(`benchmarks/fake_server.py`), after one warm-up pass so that every response is served from the
-fake's cache of response bytes. Each round runs the two back to back, alternating which goes first;
+Both run against `FakeShortPen` (seed 7) served on 127.0.0.1 by another process, after one warm-up
+pass so that every response is served from a cache of response bytes. **Realistic** bodies (the rows
+that count; `benchmarks/realistic.py`, a Europe/Berlin account): per optional field a tenth absent
+and a tenth null, two fields the spec does not know on every event, sub-second stamps on a third,
+ties and small inversions in `created_at` order, DST days. **Idealised** bodies
+(`benchmarks/fake_server.py`): every optional field present, no unknown field, strictly ascending. Each round runs the two back to back, alternating which goes first;
 a ratio is the median of the {size.rounds} per-round ratios (higher is better: baseline seconds over
 client seconds), the events/s columns the best round of each.
 
@@ -492,13 +498,29 @@ client seconds), the events/s columns the best round of each.
 
 ## Reading the figures
 
-- `clicks()`: per event the client decodes with orjson and builds an `AnalyticsEvent` (positional
-  `__init__`, equal to `from_dict`), about as much CPU as the baseline's `json.loads` into dicts that
-  it never types. Every step holds the GIL, so on loopback the worker threads cannot run beside the
-  consumer and only add thread switching. Against a real server, waiting dominates, which is what the
-  latency row shows.
-- Exports decode in a worker thread while the consumer writes, and Parquet skips Python objects:
-  pyarrow's JSON reader turns the response bytes into Arrow columns (C++, without the GIL).
+Profiled per window (13,292 realistic events, 3.7 MB; CPU time, `time.process_time`, best of 10, on
+this shared machine): `json.loads` 29-35 ms; orjson 19-21 ms; the window checks (`_edges.checked`:
+every value's type against the spec, the stamps, the days, the ids) 25-29 ms, of which the type
+checks 17-20 ms; the model builder 24 ms; pyarrow's JSON reader 16-20 ms and the rest of
+`body_to_table` 5 ms.
+
+- `clicks()` and the JSONL and CSV exports decode with orjson and check every value in Python: the
+  checks cost about as much as decoding (one C-level pass per group of fields, about 1.3 us an event;
+  before them there were none, which is why these rows fell from the last run). `clicks()` then
+  builds a model per event. Every step holds the GIL, so on loopback the worker threads cannot run
+  beside the consumer. Against a real server, waiting dominates (the latency row).
+- msgspec (weighed for `clicks()`, issue 15): decoding a realistic window straight into the generated
+  `AnalyticsEvent` attrs class took 20 ms (types checked in C), against 50 ms for orjson plus the
+  builder; with the unknown fields found and kept in `additional_properties` (a second, probing
+  decode) 35-40 ms. Not taken: it rounds a 7-digit fraction where `from_dict` (`fromisoformat`)
+  truncates, so the models would not equal `from_dict`'s, and it would be a new dependency.
+- Parquet and `clicks_batches()` skip Python objects: pyarrow's JSON reader turns the response bytes
+  into Arrow columns (C++, without the GIL), realistic bodies included (no fallback). The reader
+  parses at about twice the speed of `json.loads`, and windows are decoded one at a time (one
+  decoding thread): on 2 cores 3x is out of reach without parsing windows in parallel.
+- AsyncShortPen has no Arrow fast path (its driver hands over decoded events), hence its Parquet and
+  `clicks_batches()` rows; its latency row varies from run to run on this machine (0.4 s to 1.5 s for
+  the same code, before this change too).
 - Memory: the longer export has 8 windows in flight (their response bytes, waiting for their
   turn to be decoded) where the shorter has 2; even one window at a time (`max_concurrency=1`) it
   grows about 1.3x, memory the allocators (glibc, pyarrow's mimalloc) keep after a longer run. The
