@@ -263,40 +263,42 @@ def events_to_table(events: Sequence[Event], schema: Any | None = None) -> Any:
 
 def extra_texts(events: Sequence[Event], unknown: frozenset[str] | set[str]) -> list[str | None]:
     """The ``_extra`` value of each event: its non-null unknown fields as a JSON object, keys sorted
-    (compact, non-ASCII kept); None when it has none."""
+    (compact, non-ASCII kept, as the standard library writes it); None when it has none."""
     if not unknown:
         return [None] * len(events)
     names = sorted(unknown)
-    dumps = _extra_encoder(events, names)
-    out: list[str | None] = []
-    for event in events:
-        extra = {name: value for name in names if (value := event.get(name)) is not None}
-        out.append(dumps(extra) if extra else None)
-    return out
+    objects = [{name: value for name in names if (value := event.get(name)) is not None} for event in events]
+    texts = _orjson_texts(objects) if _plain(events, names) else None
+    if texts is None:
+        texts = [_STDLIB_DUMPS(extra) for extra in objects]
+    return [None if text == "{}" else text for text in texts]
 
 
 _STDLIB_DUMPS: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_PLAIN: Final = frozenset({str, int, bool, type(None)})
 
 
-def _extra_encoder(events: Sequence[Event], names: list[str]) -> Any:
-    """orjson when installed and the values are of the kinds it writes exactly as the standard
-    library does (text, integers within 64 bits, booleans, lists and objects of those); else json."""
+def _plain(events: Sequence[Event], names: list[str]) -> bool:
+    """Whether these fields hold only text, integers, booleans and nulls: what orjson writes exactly
+    as the standard library does (floats print differently: 1e16 against 1e+16)."""
+    return all(set(map(type, map(dict.get, events, itertools.repeat(name)))) <= _PLAIN for name in names)
+
+
+def _orjson_texts(objects: list[dict[str, Any]]) -> list[str] | None:
+    """Each object as JSON text, encoded with orjson in one call and cut at the objects' boundaries
+    (compact output puts exactly one ``},{`` between two; a value holding one makes the cut
+    ambiguous: None, and the caller encodes them one by one). None without orjson too."""
     try:
         import orjson
     except ImportError:
-        return _STDLIB_DUMPS
-    plain = {str, int, bool, type(None)}
-    for name in names:
-        if not set(map(type, map(dict.get, events, itertools.repeat(name)))) <= plain:
-            return _STDLIB_DUMPS  # floats print differently (1e16 vs 1e+16); containers: be safe
-
-    def dumps(value: dict[str, Any]) -> str:
-        try:
-            return orjson.dumps(value).decode()
-        except orjson.JSONEncodeError:  # an integer beyond 64 bits
-            return _STDLIB_DUMPS(value)
-
-    return dumps
+        return None
+    try:
+        body = orjson.dumps(objects).decode()[1:-1]
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: the standard library writes it
+        return None
+    if body.count("},{") != len(objects) - 1:
+        return None
+    return body.replace("},{", "}\n{").split("\n") if objects else []
 
 
 def _raise_for_bad_column(pa: Any, events: Sequence[Event]) -> None:
