@@ -13,13 +13,10 @@ with two more, documented in the README:
 Absent and null optional fields are both null (the models read both as ``None``).
 
 Two ways in: :func:`events_to_table` from decoded (and checked) event dicts, and
-:func:`body_to_table` from a response's bytes with pyarrow's JSON reader (C++, no Python object
-per event). The second takes what real servers send (absent and null values, unknown fields of
-plain types, sub-second stamps, ties, events out of order: a stable sort) and returns None for the
-rest (a wrong type, a missing required field, an unknown field holding a float, a list or an
-object), which the caller then decodes the usual way; ``_decode.FALLBACKS["arrow"]`` counts those.
-Its tables have not met the window rules yet (it does not know the window): :meth:`Columns.edge`
-applies them when the window is delivered, as ``_edges.checked`` does for decoded events.
+``_arrow_body.body_to_table`` from a response's bytes with pyarrow's JSON reader. Tables read from
+bytes have not met the window rules yet (the reader does not know the window):
+:meth:`Columns.edge` applies them when the window is delivered, as ``_edges.checked`` does for
+decoded events.
 """
 
 from __future__ import annotations
@@ -32,8 +29,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Final
 
-from . import _decode
-from ._edges import ID, NO_TRIM, Event, Events, Trim
+from ._checks import ID
+from ._edges import NO_TRIM, Event, Events, Trim
 from ._schema import EVENT, TIMESTAMP, arrow_type
 from ._spec import SPEC_SHA256
 from ._version import __version__
@@ -97,12 +94,12 @@ def arrow_schema() -> Any:
 parquet_schema = arrow_schema
 
 #: Fields read as text first and converted by Arrow afterwards (ISO dates and date-times).
-_PARSED: Final = tuple(f.name for f in EVENT if f.kind in ("date", "datetime"))
+PARSED: Final = tuple(f.name for f in EVENT if f.kind in ("date", "datetime"))
 
 
-def _as_text(pa: Any) -> list[Any]:
+def as_text(pa: Any) -> list[Any]:
     """The spec's fields, as the JSON reader and the struct conversion read them (dates as text)."""
-    return [pa.field(f.name, pa.string() if f.name in _PARSED else arrow_type(f, pa)) for f in EVENT]
+    return [pa.field(f.name, pa.string() if f.name in PARSED else arrow_type(f, pa)) for f in EVENT]
 
 
 # -- the window rules, on a table -----------------------------------------------------------------------
@@ -242,16 +239,16 @@ def events_to_table(events: Sequence[Event], schema: Any | None = None) -> Any:
     pa = import_pyarrow()
     schema = schema if schema is not None else arrow_schema()
     try:
-        struct = pa.array(events, type=pa.struct(_as_text(pa)))
+        struct = pa.array(events, type=pa.struct(as_text(pa)))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         _raise_for_bad_column(pa, events)
         raise
     columns = dict(zip([f.name for f in EVENT], struct.flatten(), strict=True))
-    for name in _PARSED:
+    for name in PARSED:
         text = columns[name]
         columns[name] = _parse_column(pa, schema.field(name), text, events)
         if name == TIMESTAMP:
-            columns[OFFSET] = _offsets(pa, text, events)
+            columns[OFFSET] = offsets(pa, text, events)
     unknown = getattr(events, "unknown", None)
     if unknown is None:
         unknown = (
@@ -302,7 +299,7 @@ def _orjson_texts(objects: list[dict[str, Any]]) -> list[str] | None:
 
 
 def _raise_for_bad_column(pa: Any, events: Sequence[Event]) -> None:
-    for field in _as_text(pa):
+    for field in as_text(pa):
         try:
             pa.array([event.get(field.name) for event in events], type=field.type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
@@ -344,7 +341,7 @@ def _timestamps(pa: Any, name: str, text: Any, events: Sequence[Event]) -> Any:
     return pa.array(parsed, type=utc)
 
 
-def _offsets(pa: Any, text: Any, events: Sequence[Event] | None) -> Any:
+def offsets(pa: Any, text: Any, events: Sequence[Event] | None) -> Any:
     """``created_at_offset`` from the text of ``created_at``: vectorised for ``±HH:MM`` and ``Z``;
     None for any other form when ``events`` is None (the body path falls back), else parsed one at a
     time."""
@@ -372,110 +369,6 @@ def _offset(stamp: str | None) -> int | None:
     except ValueError:
         return None
     return None if offset is None else offset // dt.timedelta(minutes=1)
-
-
-# -- from a response's bytes -----------------------------------------------------------------------------
-
-
-def body_to_table(content: bytes, schema: Any | None = None) -> Columns | None:
-    """The events of a 200 ``AnalyticsResponse`` body as :class:`Columns`, read by pyarrow's JSON
-    reader, or None when it cannot read the body exactly as the usual path would (see the module
-    docstring); the window rules run when the window is delivered."""
-    pa = import_pyarrow()
-    schema = schema if schema is not None else arrow_schema()
-    try:
-        table = _read_body(pa, content, schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
-        table = None
-    if table is None:
-        _decode.FALLBACKS["arrow"] += 1
-        return None
-    table, unknown = table
-    return Columns(table, checked=False, unknown=unknown)
-
-
-def _read(pa: Any, content: bytes, fields: list[Any]) -> Any:
-    envelope = pa.schema([("success", pa.bool_()), ("data", pa.list_(pa.struct(fields)))])
-    return pa.json.read_json(
-        pa.py_buffer(content),
-        read_options=pa.json.ReadOptions(use_threads=False, block_size=max(len(content), 1) + 1),
-        parse_options=pa.json.ParseOptions(explicit_schema=envelope, unexpected_field_behavior="infer"),
-    )
-
-
-def _read_body(pa: Any, content: bytes, schema: Any) -> tuple[Any, frozenset[str]] | None:
-    pc = pa.compute
-    known = _as_text(pa)
-    read = _read(pa, content, known)
-    data = read.column("data")
-    item = data.type.value_type
-    stamps = [item.field(i).name for i in range(item.num_fields) if pa.types.is_timestamp(item.field(i).type)]
-    if stamps:  # unknown text fields that look like date-times: read them as the text they are
-        read = _read(pa, content, known + [pa.field(name, pa.string()) for name in stamps])
-        data = read.column("data")
-    if read.num_rows != 1 or read.column("success")[0].as_py() is not True:
-        return None
-    data = data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()
-    if data.null_count:
-        return None
-    events = data.flatten()
-    if events.null_count:
-        return None
-    children = {events.type.field(i).name: events.field(i) for i in range(events.type.num_fields)}
-    columns: dict[str, Any] = {}
-    for field in EVENT:
-        column = children.pop(field.name)
-        if field.required and column.null_count:
-            return None  # the usual path names the event and the field
-        columns[field.name] = column
-    text = columns[TIMESTAMP]
-    offsets = _offsets(pa, text, None)
-    if offsets is None:
-        return None
-    columns[OFFSET] = offsets
-    for name in _PARSED:
-        columns[name] = columns[name].cast(schema.field(name).type)
-    extra = _extra_column(pa, children, len(events))
-    if extra is None:
-        return None
-    columns[EXTRA] = extra
-    table = pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
-    instants = table.column(TIMESTAMP)
-    if table.num_rows > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
-        table = table.take(pc.sort_indices(table, sort_keys=[(TIMESTAMP, "ascending")]))  # stable
-    return table, frozenset(children)  # every key sent somewhere, null or not (as _edges.checked)
-
-
-def _extra_column(pa: Any, children: dict[str, Any], length: int) -> Any:
-    """``_extra`` from the reader's columns of unknown fields (text, integers, booleans; all null);
-    None for any other type (the caller falls back)."""
-    pc = pa.compute
-    parts = []
-    for name in sorted(children):
-        column = children[name]
-        kind = column.type
-        if pa.types.is_null(kind) or column.null_count == len(column):
-            continue
-        if pa.types.is_string(kind):
-            if pc.any(pc.match_substring_regex(column, "[\x00-\x1f]")).as_py():
-                return None  # control characters: the usual path escapes them
-            escaped = pc.replace_substring(pc.replace_substring(column, "\\", "\\\\"), '"', '\\"')
-            value = pc.binary_join_element_wise('"', escaped, '"', "")
-        elif pa.types.is_int64(kind):
-            value = pc.cast(column, pa.string())
-        elif pa.types.is_boolean(kind):
-            value = pc.if_else(column, "true", "false")
-        else:
-            return None
-        key = json.dumps(name, ensure_ascii=False)
-        # ",key:value", or "" where the value is null (binary_join's null_handling="skip" loses rows
-        # in pyarrow 26, so nulls are made empty first).
-        parts.append(pc.fill_null(pc.binary_join_element_wise("," + key, value, ":"), ""))
-    if not parts:
-        return pa.nulls(length, pa.string())
-    joined = pc.binary_join_element_wise(*parts, "")
-    wrapped = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(joined, 1), "}", "")
-    return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), wrapped)
 
 
 def events_columns(events: Events) -> Columns:

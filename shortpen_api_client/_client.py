@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, BinaryIO, Generic, Self, TypeVar, cast
 import attrs
 import httpx
 
-from ._arrow import Columns, arrow_schema, body_to_table, events_columns, import_pyarrow
+from ._arrow import Columns, arrow_schema, events_columns, import_pyarrow
+from ._arrow_body import body_to_table
 from ._config import check_id, check_int, check_seconds, parse_range, resolve_base_url, resolve_token
 from ._decode import checked_models, iter_models
 from ._edges import Delivery, Events

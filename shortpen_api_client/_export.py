@@ -56,14 +56,15 @@ from ._arrow import (
     EXTRA,
     PARQUET_INSTALL_HINT,
     Columns,
-    body_to_table,
     events_columns,
     events_to_table,
     extra_texts,
     import_pyarrow,
     parquet_schema,
 )
-from ._edges import ID, NO_TRIM, Events, Trim
+from ._arrow_body import body_to_table
+from ._checks import ID
+from ._edges import NO_TRIM, Events, Trim
 from ._schema import EVENT_NAMES
 from .errors import DateRange, InvalidArgumentError
 

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shortpen_api_client._arrow import arrow_schema, body_to_table, events_columns, events_to_table
+from shortpen_api_client._arrow import arrow_schema, events_columns, events_to_table
+from shortpen_api_client._arrow_body import body_to_table
 from shortpen_api_client._decode import FALLBACKS, decode_events
 from shortpen_api_client._engine import ascending
 from shortpen_api_client._windows import Window

@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from shortpen_api_client import AsyncShortPen, ShortPen
-from shortpen_api_client._arrow import body_to_table, parquet_schema
+from shortpen_api_client._arrow import parquet_schema
+from shortpen_api_client._arrow_body import body_to_table
 from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
 
 from .test_jobs import dataset_events, expected_by_day
