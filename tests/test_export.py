@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from shortpen_api_client import SPEC_SHA256, __version__
 from shortpen_api_client._arrow import column_names
-from shortpen_api_client._export import CSV_COLUMNS, _encode_jsonl_stdlib, jsonl_encoder, open_writer
+from shortpen_api_client._export import open_writer
+from shortpen_api_client._formats import CSV_COLUMNS, _encode_jsonl_stdlib, jsonl_encoder
 from shortpen_api_client._schema import EVENT_NAMES as FIELDS
 
 from .conftest import SPEC_PATH
