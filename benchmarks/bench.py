@@ -519,8 +519,11 @@ checks 17-20 ms; the model builder 24 ms; pyarrow's JSON reader 16-20 ms and the
   parses at about twice the speed of `json.loads`, and windows are decoded one at a time (one
   decoding thread): on 2 cores 3x is out of reach without parsing windows in parallel.
 - AsyncShortPen has no Arrow fast path (its driver hands over decoded events), hence its Parquet and
-  `clicks_batches()` rows; its latency row varies from run to run on this machine (0.4 s to 1.5 s for
-  the same code, before this change too).
+  `clicks_batches()` rows. Its latency row measures the fake server more than the client: the
+  server's listen backlog is socketserver's default of 5, and AsyncShortPen opens its 8 connections
+  at once, so some connection attempts are dropped and retried a second later (TCP's first SYN
+  retransmit): about 1.4 s where, with a backlog of 128, the same run takes 0.53-0.64 s (ShortPen,
+  whose threads connect a little apart, 0.41-0.45 s).
 - Memory: the longer export has 8 windows in flight (their response bytes, waiting for their
   turn to be decoded) where the shorter has 2; even one window at a time (`max_concurrency=1`) it
   grows about 1.3x, memory the allocators (glibc, pyarrow's mimalloc) keep after a longer run. The

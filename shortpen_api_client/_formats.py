@@ -106,7 +106,8 @@ def jsonl_encoder() -> Callable[[Sequence[Event]], bytes]:
             # string or a nested list of objects containing `},{`), the boundaries are ambiguous and
             # each event is encoded on its own instead.
             body = orjson.dumps(events)[1:-1]
-            if body.count(b"},{") == len(events) - 1 and all(type(e) is dict for e in events):
+            objects = isinstance(events, Events) or all(type(e) is dict for e in events)  # Events: checked
+            if body.count(b"},{") == len(events) - 1 and objects:
                 return body.replace(b"},{", b"}\n{") + b"\n"
             return b"\n".join(map(orjson.dumps, events)) + b"\n"
         except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits, which the stdlib encodes
