@@ -77,15 +77,14 @@ def column_names() -> tuple[str, ...]:
 @functools.cache
 def arrow_schema() -> Any:
     """The Arrow schema of the Parquet export and the columnar API, with this client's version and
-    spec hash as metadata."""
+    spec hash as metadata. Every column is nullable, as in the files of earlier versions (a dataset
+    folder mixes them): required fields are never null all the same (``_checks``)."""
     pa = import_pyarrow()
     fields = []
     for field in EVENT:
-        fields.append(
-            pa.field(field.name, arrow_type(field, pa), nullable=not field.required or field.nullable)
-        )
+        fields.append(pa.field(field.name, arrow_type(field, pa)))
         if field.name == TIMESTAMP:
-            fields.append(pa.field(OFFSET, pa.int16(), nullable=False))
+            fields.append(pa.field(OFFSET, pa.int16()))
     fields.append(pa.field(EXTRA, pa.string()))
     metadata = {"shortpen_api_client.version": __version__, "shortpen_api_client.spec_sha256": SPEC_SHA256}
     return pa.schema(fields, metadata=metadata)
