@@ -191,12 +191,13 @@ def test_ordinary_events_take_the_arrow_path(events: list[dict[str, Any]]) -> No
     if any("\\u00" in json.dumps(e.get("_"), ensure_ascii=False) for e in plain):
         return
     columns = body_to_table(content, SCHEMA)
-    if columns is None:  # only an unknown text field with a control character may decline
-        assert any(
-            any(ord(c) < 32 for c in v)
-            for e in plain
-            for k, v in e.items()
-            if isinstance(v, str) and k not in SCHEMA.names
+    if columns is None:  # only an unknown field with a control character, or of two JSON types, declines
+        unknown = [(k, v) for e in plain for k, v in e.items() if k not in SCHEMA.names and v is not None]
+        kinds: dict[str, set[type]] = {}
+        for key, value in unknown:
+            kinds.setdefault(key, set()).add(type(value))
+        assert any(isinstance(v, str) and any(ord(c) < 32 for c in v) for _, v in unknown) or any(
+            len(types) > 1 for types in kinds.values()
         )
         return
     window = _wide(plain)
