@@ -18,6 +18,14 @@ TOKEN_ENV = "SHORTPEN_TOKEN"  # noqa: S105  (the variable's name, not a secret)
 BASE_URL_ENV = "SHORTPEN_BASE_URL"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2999, 12, 31)
+"""The dates a call accepts: every click ShortPen can hold, with room on both sides for the date
+arithmetic of windows, lookbacks and the day after the range (``date.max`` has no day after it)."""
+MAX_SECONDS = 10_000_000
+"""The longest ``timeout`` / ``total_timeout`` (about 116 days): finite, and within what the
+threading and socket layers accept."""
+
 
 def parse_date(value: object, name: str) -> dt.date:
     """A ``datetime.date`` or a strict ``"YYYY-MM-DD"`` string naming a real day."""
@@ -28,19 +36,30 @@ def parse_date(value: object, name: str) -> dt.date:
             value=value,
         )
     if isinstance(value, dt.date):
-        return value
+        return _in_range(value, name)
     if isinstance(value, str):
         if _DATE.fullmatch(value):
             try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
+                return _in_range(dt.date.fromisoformat(value), name)
+            except ValueError as exc:
+                if isinstance(exc, InvalidArgumentError):
+                    raise
         raise InvalidArgumentError(
             f"{name} must be a real date as YYYY-MM-DD, got {value!r}", argument=name, value=value
         )
     raise InvalidArgumentError(
         f"{name} must be a datetime.date or a 'YYYY-MM-DD' string, got {value!r}", argument=name, value=value
     )
+
+
+def _in_range(value: dt.date, name: str) -> dt.date:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise InvalidArgumentError(
+            f"{name} must be between {FIRST_DATE} and {LAST_DATE}, got {value.isoformat()}",
+            argument=name,
+            value=value,
+        )
+    return value
 
 
 def parse_range(start: object, end: object) -> tuple[dt.date, dt.date]:
@@ -65,10 +84,14 @@ def check_id(value: object, name: str) -> int | None:
     return value
 
 
-def check_int(value: object, name: str, *, minimum: int) -> int:
+def check_int(value: object, name: str, *, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidArgumentError(
             f"{name} must be an integer >= {minimum}, got {value!r}", argument=name, value=value
+        )
+    if maximum is not None and value > maximum:
+        raise InvalidArgumentError(
+            f"{name} must be an integer <= {maximum:_}, got {value:_}", argument=name, value=value
         )
     return value
 
@@ -76,9 +99,11 @@ def check_int(value: object, name: str, *, minimum: int) -> int:
 def check_seconds(value: object, name: str, *, optional: bool = False) -> float | None:
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_SECONDS:
         raise InvalidArgumentError(
-            f"{name} must be a positive number of seconds, got {value!r}", argument=name, value=value
+            f"{name} must be a positive number of seconds, at most {MAX_SECONDS:_}, got {value!r}",
+            argument=name,
+            value=value,
         )
     return float(value)
 
@@ -89,7 +114,9 @@ def check_rate(value: object, name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise InvalidArgumentError(
-            f"{name} must be a positive number of requests a second, got {value!r}", argument=name, value=value
+            f"{name} must be a positive number of requests a second, got {value!r}",
+            argument=name,
+            value=value,
         )
     return float(value)
 

@@ -92,6 +92,10 @@ def version(start: str) -> dict[str, Any]:
     }
 
 
+_DERIVED = ("created_at_offset", "_extra")
+"""Columns every CSV/Parquet file has beside the spec's fields (``_arrow.OFFSET``, ``_arrow.EXTRA``)."""
+
+
 def _model_dict(model: Any) -> dict[str, Any]:
     values = attrs.asdict(model, recurse=False)
     values.pop("additional_properties", None)
@@ -112,7 +116,9 @@ def export(start: str, end: str, events_per_day: int, seed: int) -> dict[str, An
             client.export(start, end, Path(tmp) / f"out.{fmt}")
         with (Path(tmp) / "out.csv").open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
-            out["csv_header"] = reader.fieldnames
+            header = list(reader.fieldnames or ())
+            out["csv_derived"] = [name for name in header if name in _DERIVED]  # created_at_offset, _extra
+            out["csv_header"] = [name for name in header if name not in _DERIVED]
             out["csv_rows"] = list(reader)
         table = pq.read_table(Path(tmp) / "out.parquet")
         out["parquet_schema"] = {field.name: str(field.type) for field in table.schema}
@@ -227,10 +233,11 @@ def resume(folder: str, start: str, end: str, format: str) -> dict[str, Any]:
     columns: dict[str, list[str]] = {}
     for path in sorted(dataset.glob(f"date=*/part-0.{format}")):
         if format == "parquet":
-            columns[path.parent.name[5:]] = list(pq.read_schema(path).names)
+            names = list(pq.read_schema(path).names)
         else:
             with path.open(newline="", encoding="utf-8") as file:
-                columns[path.parent.name[5:]] = next(csv.reader(file))
+                names = next(csv.reader(file))
+        columns[path.parent.name[5:]] = [name for name in names if name not in _DERIVED]
     manifest = json.loads((dataset / "_manifest.json").read_text())
     return {"error": None, "columns": columns, "schema": manifest["schema"], "warnings": warnings.messages}
 

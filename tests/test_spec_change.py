@@ -149,6 +149,7 @@ def test_added_fields_reach_the_models(added_export: Any) -> None:
 
 def test_added_fields_are_csv_columns_with_the_fakes_values(added_export: Any) -> None:
     assert added_export["csv_header"][-3:] == ["created_at", NEW_TEXT, NEW_TIME]
+    assert added_export["csv_derived"] == ["_extra"]  # unknown fields, after the spec's
     for name in (NEW_TEXT, NEW_TIME):
         sent(added_export["truth"], name)
     truth, rows = by_id(added_export["truth"]), by_id(added_export["csv_rows"])
