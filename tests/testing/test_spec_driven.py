@@ -209,6 +209,20 @@ def test_a_removed_request_field_is_no_longer_checked_nor_used() -> None:
         fake.events("2025-01-01", "2025-01-07", url_id=501)  # not a field of this request schema
 
 
+@pytest.mark.parametrize("name", ["url_id", "workspace_id"])
+def test_the_fakes_ground_truth_works_when_the_spec_drops_a_filter(name: str) -> None:
+    """``events()`` without that filter (its default None) asks for what it asked before; a value
+    for it is refused, naming it."""
+
+    def removed(schemas: dict[str, Any]) -> None:
+        del schemas["AnalyticsRequest"]["properties"][name]
+
+    fake = FakeShortPen(spec=spec_with(removed))
+    assert fake.events("2025-01-01", "2025-01-07") == FakeShortPen().events("2025-01-01", "2025-01-07")
+    with pytest.raises(TypeError, match=f"not fields of the request schema: {name}"):
+        fake.events("2025-01-01", "2025-01-07", **{name: 31})
+
+
 def test_a_nullable_request_field_accepts_null() -> None:
     def nullable(schemas: dict[str, Any]) -> None:
         schemas["AnalyticsRequest"]["properties"]["workspace_id"]["type"] = ["integer", "null"]
