@@ -36,9 +36,8 @@ import changelog  # noqa: E402  (scripts of this folder, importable once the pat
 import griffe  # noqa: E402
 import release_refs  # noqa: E402
 import spec_diff  # noqa: E402
+from derivation import derive  # noqa: E402  (the package's, loaded without importing the package)
 from griffe_attrs import AttrsInit  # noqa: E402
-
-from shortpen_api_client._schema import derive  # noqa: E402
 
 PACKAGE = "shortpen_api_client"
 VERSION_FILE = ROOT / release_refs.VERSION_MODULE

@@ -136,7 +136,9 @@ def _builder_source(init: Sequence[str]) -> str:
         parse = {"datetime": "parse_datetime", "date": "parse_date"}.get(field.kind)
         if parse is not None:
             value = (
-                f"{parse}({value})" if field.required else f"(None if (v := {value}) is None else {parse}(v))"
+                f"{parse}({value})"
+                if field.required and not field.nullable
+                else f"(None if (v := {value}) is None else {parse}(v))"
             )
         args.append(value)
     return "def build(event, get):\n    return cls(" + ", ".join(args) + ")\n"

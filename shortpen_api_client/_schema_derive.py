@@ -1,16 +1,10 @@
-"""The spec's two schemas as this package uses them, derived from the vendored spec: the one place
-outside ``_generated/`` that knows field names, their order and their types.
+"""How this package reads the spec's two schemas: :func:`derive` and :class:`Field`, with no side effect.
 
-``EVENT`` is ``AnalyticsEvent`` (what the 200 response's ``data`` holds) and ``REQUEST`` is
-``AnalyticsRequest`` (the request body), each a tuple of :class:`Field` in the spec's order. Both are
-found by following the one operation (``POST /v1/analytics``) through its ``$ref``\\ s in
-``_spec.SPEC`` (``openapi.yaml`` as data, recorded by ``make regen``), and checked against the
-generated models at import: a mismatch means ``_generated/`` and ``_spec.py`` were not regenerated
-together.
-
-Everything else reads from here: the CSV header and the Arrow/Parquet schema (:func:`arrow_type`),
-the model builder (``_decode``), the fake's data and request validation, the CLI's summary. A
-property added to ``openapi.yaml`` reaches all of them after ``make regen``, with no other edit.
+``_schema.py`` applies this to the recorded spec (``_spec.SPEC``) and checks the generated models
+against the result when the package is imported. The scripts of ``make regen`` / ``make check-regen``
+/ ``make api-check`` load this file on its own (by path, without importing the package): they must
+run, and repair, when ``_generated/`` and ``_spec.py`` are out of step or half written. So this module
+imports only the standard library and attrs, never the rest of the package.
 
 The types a field may have (anything else is a :class:`SchemaError` at ``make regen``)::
 
@@ -22,9 +16,14 @@ The types a field may have (anything else is a :class:`SchemaError` at ``make re
     string, format: date        datetime.date      date32
     string, format: date-time   datetime.datetime  timestamp[us, tz=UTC] (the exact instant)
 
-A field is nullable when its type lists ``"null"`` (OpenAPI 3.1) or it says ``nullable: true``
-(3.0). Optional fields may be absent from an event; the models read absent and null alike as
-``None`` (the rule of ``generator-templates/model.py.jinja``).
+Any other string format (``email``, ``uri``, ``byte``...) is text, except ``uuid`` and ``binary``, which
+openapi-python-client turns into ``uuid.UUID`` and ``File``. A field is nullable when its type lists
+``"null"`` (OpenAPI 3.1, ``type: [integer, "null"]``) or it says ``nullable: true`` (3.0). Optional and
+nullable fields are ``T | None`` in the generated models, absent and null alike read as ``None`` (the
+NONE RULE of ``generator-templates/model.py.jinja``). Refused, because the generated model would hold
+something else than the table says (an enum class, a ``UUID``, a ``File``, the ``Unset`` sentinel, a
+union): ``enum``, ``const``, ``default``, ``anyOf`` / ``oneOf`` / ``allOf`` / ``not``, a list of two types
+or more, objects, arrays, untyped properties.
 """
 
 from __future__ import annotations
@@ -36,20 +35,26 @@ from typing import Any, Final
 
 import attrs
 
-from ._spec import SPEC
-
 __all__ = [
-    "EVENT",
-    "EVENT_NAMES",
-    "METHOD",
-    "PATH",
-    "REQUEST",
+    "PYTHON_TYPES",
+    "SUPPORTED",
     "TIMESTAMP",
+    "Derived",
     "Field",
     "SchemaError",
-    "arrow_type",
     "derive",
+    "fields_of",
 ]
+
+TIMESTAMP: Final = "created_at"
+"""The event field that orders events and dates them (the account-local date of its offset)."""
+
+SUPPORTED: Final = (
+    "supported: integer, number, boolean or string (format date, date-time or any other but uuid and "
+    'binary), optionally nullable (type: [T, "null"] or nullable: true), without enum, const, default '
+    "or anyOf/oneOf/allOf"
+)
+"""What a property of the two schemas may be, as the error messages say it."""
 
 
 class SchemaError(ValueError):
@@ -69,6 +74,18 @@ _KINDS: Final[Mapping[tuple[str, str | None], str]] = {
     ("string", "date"): "date",
     ("string", "date-time"): "datetime",
 }
+_JSON_TYPES: Final = ("integer", "number", "boolean", "string")
+_NOT_TEXT: Final[Mapping[str, str]] = {"uuid": "uuid.UUID", "binary": "a File"}
+"""String formats openapi-python-client 0.29.1 does not generate as ``str`` (its property factory)."""
+_REFUSED: Final[Mapping[str, str]] = {
+    "enum": "the generated model would hold an enum class, not the value",
+    "const": "the generated model would hold a Literal type",
+    "default": "the generated model would fill in the default, not None, where the field is absent",
+    "anyOf": "a union of schemas",
+    "oneOf": "a union of schemas",
+    "allOf": "a compound schema",
+    "not": "a compound schema",
+}
 _PYTHON_TYPES: Final[Mapping[str, tuple[type, ...]]] = {
     "int": (int,),
     "float": (float, int),  # JSON has one number type: 3 is a valid number
@@ -77,6 +94,15 @@ _PYTHON_TYPES: Final[Mapping[str, tuple[type, ...]]] = {
     "date": (str,),  # as sent: text, parsed by the model / cast by Arrow
     "datetime": (str,),
 }
+PYTHON_TYPES: Final[Mapping[str, type]] = {
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "str": str,
+    "date": dt.date,
+    "datetime": dt.datetime,
+}
+"""The Python type of a model attribute, by kind (``T | None`` when optional or nullable)."""
 
 
 @attrs.frozen
@@ -94,6 +120,13 @@ class Field:
     def kind(self) -> str:
         """``int``, ``float``, ``bool``, ``str``, ``date`` or ``datetime``."""
         return _KINDS[(self.json_type, self.format if (self.json_type, self.format) in _KINDS else None)]
+
+    @property
+    def python_type(self) -> Any:
+        """The generated model attribute's type: ``PYTHON_TYPES[kind]``, ``| None`` unless the field
+        is required and not nullable (the NONE RULE)."""
+        python = PYTHON_TYPES[self.kind]
+        return python if self.required and not self.nullable else python | None
 
     def accepts(self, value: object) -> bool:
         """Whether a decoded JSON value fits this field's type (null aside: see ``nullable``);
@@ -120,19 +153,26 @@ def _field(schema_name: str, name: str, node: Mapping[str, Any], required: bool)
     if not name.isidentifier() or name != name.lower() or keyword.iskeyword(name):
         # The generated model's attribute is then another name (countryCode -> country_code).
         raise SchemaError(f"{where}: property names must be lower-case Python identifiers")
+    for key, why in _REFUSED.items():
+        if key in node:
+            raise SchemaError(f"{where}: {key} is not supported ({why}); {SUPPORTED}")
     types = node.get("type")
     listed = [types] if isinstance(types, str) else list(types or [])
     nullable = "null" in listed or node.get("nullable") is True
     listed = [t for t in listed if t != "null"]
     if len(listed) != 1:
-        raise SchemaError(
-            f"{where}: type {types!r} is not one of integer, number, boolean, string (with or without null)"
-        )
-    fmt = node.get("format")
+        raise SchemaError(f"{where}: type {types!r} is not one type, with or without null; {SUPPORTED}")
     json_type = listed[0]
-    if (json_type, fmt) not in _KINDS and (json_type, None) not in _KINDS:
-        raise SchemaError(f"{where}: type {json_type!r} is not supported (integer, number, boolean, string)")
-    if json_type == "string" and fmt not in (None, "date", "date-time") and (json_type, fmt) not in _KINDS:
+    if json_type not in _JSON_TYPES:
+        raise SchemaError(f"{where}: type {json_type!r} is not supported; {SUPPORTED}")
+    fmt = node.get("format")
+    held = _NOT_TEXT.get(fmt) if json_type == "string" and isinstance(fmt, str) else None
+    if held is not None:
+        raise SchemaError(
+            f"{where}: format {fmt!r} is not supported (the generated model would hold {held}, not str); "
+            f"{SUPPORTED}"
+        )
+    if json_type == "string" and (json_type, fmt) not in _KINDS:
         fmt = None  # other string formats (uri, email, ...) are plain text to us
     return Field(name=name, json_type=json_type, format=fmt, required=required, nullable=nullable)
 
@@ -203,57 +243,3 @@ def derive(spec: Mapping[str, Any]) -> Derived:
         event_name=event_name,
         event=event,
     )
-
-
-TIMESTAMP: Final = "created_at"
-"""The event field that orders events and dates them (the account-local date of its offset)."""
-
-_DERIVED: Final = derive(SPEC)
-PATH: Final = _DERIVED.path
-METHOD: Final = _DERIVED.method
-EVENT: Final = _DERIVED.event
-"""``AnalyticsEvent``'s fields in the spec's order: the CSV header and the Parquet columns."""
-REQUEST: Final = _DERIVED.request
-"""``AnalyticsRequest``'s fields in the spec's order."""
-EVENT_NAMES: Final = tuple(f.name for f in EVENT)
-BY_NAME: Final = {f.name: f for f in EVENT}
-
-
-def arrow_type(field: Field, pa: Any) -> Any:
-    """The Arrow type of a column (``pa`` is the ``pyarrow`` module, imported by the caller)."""
-    return {
-        "int": pa.int64,
-        "float": pa.float64,
-        "bool": pa.bool_,
-        "str": pa.string,
-        "date": pa.date32,
-        "datetime": lambda: pa.timestamp("us", tz="UTC"),
-    }[field.kind]()
-
-
-def _check_models() -> None:
-    """The generated models hold exactly the derived fields (same names, same required ones)."""
-    from ._generated.models import AnalyticsEvent, AnalyticsRequest
-
-    for model, fields in ((AnalyticsEvent, EVENT), (AnalyticsRequest, REQUEST)):
-        attributes = [a for a in attrs.fields(model) if a.init]
-        names = {a.name for a in attributes}
-        required = {a.name for a in attributes if a.default is attrs.NOTHING}
-        if names != {f.name for f in fields} or required != {f.name for f in fields if f.required}:
-            raise RuntimeError(
-                f"{model.__name__} in _generated/ does not match openapi.yaml as recorded in _spec.py: "
-                "run `make regen` and commit both"
-            )
-
-
-_check_models()
-
-PYTHON_TYPES: Final[Mapping[str, type]] = {
-    "int": int,
-    "float": float,
-    "bool": bool,
-    "str": str,
-    "date": dt.date,
-    "datetime": dt.datetime,
-}
-"""The Python type of a model attribute, by kind."""
