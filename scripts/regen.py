@@ -301,6 +301,8 @@ def install(generated: Path = GENERATED, spec_module: Path = SPEC_MODULE) -> Non
     try:
         fresh = staging / generated.name
         generate(fresh)
+        for cache in [p for p in fresh.rglob("*") if p.name in IGNORED and p.is_dir()]:
+            shutil.rmtree(cache, ignore_errors=True)  # the post hooks' ruff leaves its cache there
         if generated.exists():
             generated.rename(staging / f"{generated.name}.old")
         fresh.rename(generated)
