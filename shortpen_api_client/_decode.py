@@ -180,7 +180,9 @@ def _builder_source(init: Sequence[str]) -> str:
             value = f"(parse_datetime({value}) if at is None else at)"
         elif parse is not None:
             value = (
-                f"{parse}({value})" if field.required else f"(None if (v := {value}) is None else {parse}(v))"
+                f"{parse}({value})"
+                if field.required and not field.nullable
+                else f"(None if (v := {value}) is None else {parse}(v))"
             )
         args.append(value)
     return "def build(event, get, at):\n    return cls(" + ", ".join(args) + ")\n"

@@ -112,6 +112,7 @@ def export(start: str, end: str, events_per_day: int, seed: int) -> dict[str, An
     out: dict[str, Any] = {"truth": fake.events(start, end)}
     with _client(fake) as client, tempfile.TemporaryDirectory() as tmp:
         out["models"] = [_model_dict(m) for m in client.clicks(start, end)]
+        out["from_dict_models"] = [_model_dict(AnalyticsEvent.from_dict(e)) for e in out["truth"]]
         for fmt in ("jsonl", "csv", "parquet"):
             client.export(start, end, Path(tmp) / f"out.{fmt}")
         with (Path(tmp) / "out.csv").open(newline="", encoding="utf-8") as f:
@@ -138,6 +139,25 @@ def export(start: str, end: str, events_per_day: int, seed: int) -> dict[str, An
         finally:
             AnalyticsEvent.from_dict = original  # type: ignore[method-assign]
     return out
+
+
+def model(event: dict[str, Any]) -> dict[str, Any]:
+    """The generated ``AnalyticsEvent``: each attribute's annotation (as generated) and whether it is
+    required, and what ``from_dict``, the fast path and ``to_dict`` make of ``event``."""
+    from shortpen_api_client._decode import iter_models
+    from shortpen_api_client._generated.models import AnalyticsEvent
+
+    built = AnalyticsEvent.from_dict(event)
+    return {
+        "attributes": {
+            a.name: {"type": a.type, "required": a.default is attrs.NOTHING}
+            for a in attrs.fields(AnalyticsEvent)
+            if a.init
+        },
+        "from_dict": _model_dict(built),
+        "fast_path": _model_dict(next(iter_models([event]))),
+        "to_dict": built.to_dict(),
+    }
 
 
 def _outcome(run: Callable[[], object], folder: Path) -> dict[str, Any]:
@@ -246,6 +266,7 @@ COMMANDS: dict[str, Callable[..., dict[str, Any]]] = {
     "info": info,
     "version": version,
     "export": export,
+    "model": model,
     "missing": missing,
     "post": post,
     "resume": resume,
