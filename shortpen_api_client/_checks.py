@@ -99,7 +99,11 @@ def check_types(events: Sequence[Any], window: DateRange) -> None:
         if not all(types <= _FITTING[name] for name in names):
             _check_fields(events, window, fields)
         if integer and int in types:
-            numbers: Any = _CHAIN(map(getter, events)) if len(fields) > 1 else map(getter, events)
+            if required:
+                numbers: Any = _CHAIN(map(getter, events)) if len(fields) > 1 else map(getter, events)
+            else:  # an optional field may be absent: dict.get, as above
+                repeated = _CHAIN(map(itertools.repeat, events, itertools.repeat(len(names))))
+                numbers = map(dict.get, repeated, itertools.cycle(names))
             if not required or type(None) in types:
                 numbers = filter(_NOT_NONE, numbers)
             # One pass: |v| <= 2**63 - 1 holds for every int64 but -2**63, which the slow path allows.
