@@ -13,6 +13,7 @@ from typing import Final
 import httpcore
 import httpx
 
+from ._throttle import MIN_MAX_RATE
 from .errors import InvalidArgumentError
 
 ENVIRONMENTS = ("api", "staging-api")
@@ -72,11 +73,16 @@ def check_seconds(value: object, name: str, *, optional: bool = False) -> float 
 
 
 def check_rate(value: object, name: str) -> float | None:
-    """An optional positive, finite number (of requests a second)."""
+    """An optional finite number of requests a second, at least ``MIN_MAX_RATE`` (0.01: one request
+    every 100 s; a slower pace would only make the waits absurd, see ``_throttle.MIN_MAX_RATE``)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise InvalidArgumentError(f"{name} must be a positive number of requests a second, got {value!r}")
+    if value < MIN_MAX_RATE:
+        raise InvalidArgumentError(
+            f"{name} must be at least {MIN_MAX_RATE:g} (one request every {1 / MIN_MAX_RATE:g} s), got {value!r}"
+        )
     return float(value)
 
 
@@ -167,7 +173,12 @@ def resolve_base_url(base_url: str | None, environment: str, environ: Mapping[st
     return str(url).rstrip("/")
 
 
-_PROXY_POOLS: Final = (httpcore.HTTPProxy, httpcore.SOCKSProxy, httpcore.AsyncHTTPProxy, httpcore.AsyncSOCKSProxy)
+_PROXY_POOLS: Final = (
+    httpcore.HTTPProxy,
+    httpcore.SOCKSProxy,
+    httpcore.AsyncHTTPProxy,
+    httpcore.AsyncSOCKSProxy,
+)
 
 
 def check_not_proxied(http_client: httpx.Client | httpx.AsyncClient, url: str) -> None:
