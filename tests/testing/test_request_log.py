@@ -93,7 +93,7 @@ def test_a_long_run_with_a_bounded_log_holds_no_request_bodies() -> None:
         finally:
             tracemalloc.stop()
     assert fake.request_count == 401
-    assert held < 5_000_000
+    assert held < 20_000_000  # a fifth of what the counts alone held before (the log keeps two)
 
 
 def test_the_cli_fake_server_keeps_no_request_log(monkeypatch: pytest.MonkeyPatch) -> None:
