@@ -520,6 +520,7 @@ def fake_server(
                 events_per_day=events_per_day,
                 max_events_per_response=max_events,
                 faults=faults,
+                max_recorded_requests=0,  # nothing reads the log here: memory stays flat however long it runs
             )
         with fake.serve(port=port) as url:
             stdout.print(f"Fake ShortPen API on {url} (workspaces {fake.workspace_ids}); Ctrl-C stops it.")
@@ -529,7 +530,7 @@ def fake_server(
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
-                stdout.print("stopped")
+                stdout.print(f"stopped after {fake.request_count} request(s)")
 
 
 def known_zone(name: str) -> str:

@@ -29,6 +29,7 @@ from ._arrow_body import body_to_table
 from ._config import (
     check_id,
     check_int,
+    check_not_proxied,
     check_rate,
     check_seconds,
     connect_address,
@@ -138,6 +139,8 @@ class _BaseClient(Generic[H]):
         # http://localhost is connected at 127.0.0.1 (never resolved through DNS), Host kept.
         self._connect_base, self._host_header = connect_address(self._settings.base_url)
         self._url = self._connect_base + path
+        if http_client is not None:  # theirs keeps its proxies, but none may see a clear-text token
+            check_not_proxied(http_client, self._url)
         self._progress = progress
         self._clock = clock
         self._rng = rng

@@ -8,9 +8,12 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from typing import Final
 
+import httpcore
 import httpx
 
+from ._throttle import MIN_MAX_RATE
 from .errors import InvalidArgumentError
 
 ENVIRONMENTS = ("api", "staging-api")
@@ -109,12 +112,19 @@ def check_seconds(value: object, name: str, *, optional: bool = False) -> float 
 
 
 def check_rate(value: object, name: str) -> float | None:
-    """An optional positive, finite number (of requests a second)."""
+    """An optional finite number of requests a second, at least ``MIN_MAX_RATE`` (0.01: one request
+    every 100 s; a slower pace would only make the waits absurd, see ``_throttle.MIN_MAX_RATE``)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise InvalidArgumentError(
             f"{name} must be a positive number of requests a second, got {value!r}",
+            argument=name,
+            value=value,
+        )
+    if value < MIN_MAX_RATE:
+        raise InvalidArgumentError(
+            f"{name} must be at least {MIN_MAX_RATE:g} (one request every {1 / MIN_MAX_RATE:g} s), got {value!r}",
             argument=name,
             value=value,
         )
@@ -222,3 +232,33 @@ def resolve_base_url(base_url: str | None, environment: str, environ: Mapping[st
             f"{name} must not have a query or fragment, got {raw!r}", argument=name, value=raw
         )
     return str(url).rstrip("/")
+
+
+_PROXY_POOLS: Final = (
+    httpcore.HTTPProxy,
+    httpcore.SOCKSProxy,
+    httpcore.AsyncHTTPProxy,
+    httpcore.AsyncSOCKSProxy,
+)
+
+
+def check_not_proxied(http_client: httpx.Client | httpx.AsyncClient, url: str) -> None:
+    """Refuse the user's own ``http_client`` when it would send a plain ``http://`` ``url`` through a
+    proxy (which would read the token in clear): a proxy from ``HTTP_PROXY``/``ALL_PROXY`` (with
+    ``trust_env``), from ``proxy=``, or any transport mounted for the URL; or a default transport
+    that is itself a proxy. ``https://`` URLs are not checked: a proxy only tunnels their TLS.
+    """
+    if not url.startswith("http://"):
+        return
+    # httpx has no public way to ask which transport a URL will use: ``_transport_for_url`` is what
+    # ``Client.send`` itself calls (httpx 0.28), and an httpx transport's ``_pool`` is its httpcore
+    # pool, a proxy when it was made with ``proxy=``. The one place this package reads them.
+    transport = http_client._transport_for_url(httpx.URL(url))
+    mounted = transport is not http_client._transport
+    if mounted or isinstance(getattr(transport, "_pool", None), _PROXY_POOLS):
+        how = "a transport mounted for it" if mounted else "its transport, which is a proxy"
+        raise InvalidArgumentError(
+            f"http_client would send plain {httpx.URL(url).copy_with(path='/')} through {how} "
+            "(a proxy from HTTP_PROXY/ALL_PROXY, proxy= or mounts=), which would see the token in "
+            "clear: use trust_env=False, add the host to NO_PROXY, or no proxy for it"
+        )
