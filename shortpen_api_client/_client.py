@@ -15,16 +15,29 @@ import functools
 import random
 import threading
 import time
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Generic, Self, TypeVar, cast
 
 import attrs
 import httpx
 
-from ._config import check_id, check_int, check_seconds, parse_range, resolve_base_url, resolve_token
+from ._arrow import Columns, arrow_schema, events_columns, import_pyarrow
+from ._arrow_body import body_to_table
+from ._config import (
+    check_id,
+    check_int,
+    check_rate,
+    check_seconds,
+    connect_address,
+    parse_range,
+    resolve_base_url,
+    resolve_token,
+)
 from ._decode import checked_models, iter_models
+from ._edges import Delivery, Events
 from ._engine import (
     USER_AGENT,
     Attempt,
@@ -42,9 +55,14 @@ from ._engine import (
 from ._generated.client import AuthenticatedClient
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
+from ._redact import LOG_SCRUBBER
 from ._retry import RetryPolicy
+from ._throttle import Throttle
 from ._windows import Window, plan_windows
 from .errors import APITimeoutError, InvalidArgumentError, ShortPenError
+
+if TYPE_CHECKING:
+    import pyarrow
 
 #: Seven days a window: a week of clicks is small enough for one response on busy accounts, and a
 #: month still becomes only 5 requests, fetched concurrently. Windows that are too big are split.
@@ -85,6 +103,7 @@ class _BaseClient(Generic[H]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         http_client: H | None,
         http_class: type[H],
         progress: Callable[[Progress], None] | None = None,
@@ -95,8 +114,13 @@ class _BaseClient(Generic[H]):
         check_seconds(total_timeout, "total_timeout", optional=True)
         if max_requests is not None:
             check_int(max_requests, "max_requests", minimum=1)
+        if http_client is not None and not isinstance(http_client, http_class):
+            raise InvalidArgumentError(
+                f"http_client must be an {http_class.__module__}.{http_class.__name__}, "
+                f"got {type(http_client).__name__}"
+            )
         self._settings = Settings(
-            base_url=resolve_base_url(base_url, environment),
+            base_url=resolve_base_url(_base_url_of(base_url, http_client), environment),
             token=resolve_token(token),
             timeout=float(timeout),
             total_timeout=None if total_timeout is None else float(total_timeout),
@@ -104,17 +128,20 @@ class _BaseClient(Generic[H]):
             max_concurrency=check_int(max_concurrency, "max_concurrency", minimum=1),
             max_requests=max_requests,
             policy=RetryPolicy(max_retries=check_int(max_retries, "max_retries", minimum=0)),
+            max_requests_per_second=check_rate(max_requests_per_second, "max_requests_per_second"),
+        )
+        self._throttle = Throttle(
+            max_concurrency=self._settings.max_concurrency,
+            max_rate=self._settings.max_requests_per_second,
         )
         path = request_kwargs(Window(dt.date.min, dt.date.min), None, None)["url"]
-        self._url = self._settings.base_url + path
+        # http://localhost is connected at 127.0.0.1 (never resolved through DNS), Host kept.
+        self._connect_base, self._host_header = connect_address(self._settings.base_url)
+        self._url = self._connect_base + path
         self._progress = progress
         self._clock = clock
         self._rng = rng
-        if http_client is not None and not isinstance(http_client, http_class):
-            raise InvalidArgumentError(
-                f"http_client must be an {http_class.__module__}.{http_class.__name__}, "
-                f"got {type(http_client).__name__}"
-            )
+        self._user_agent = _user_agent(http_client)
         self._owns_http = http_client is None
         self._http = http_client or http_class(
             timeout=self._settings.timeout,
@@ -123,6 +150,8 @@ class _BaseClient(Generic[H]):
             trust_env=_trust_env(self._settings),
         )
         self._generated: AuthenticatedClient | None = None
+        # httpcore's DEBUG records show response headers: scrub the token out of them while we live.
+        self._unhide: Callable[[], object] = weakref.finalize(self, LOG_SCRUBBER.hide(self._settings.token))
 
     @property
     def generated_client(self) -> AuthenticatedClient:
@@ -170,6 +199,7 @@ class _BaseClient(Generic[H]):
             clock=self._clock,
             rng=self._rng,
             progress=progress or self._progress,
+            throttle=self._throttle,
         )
 
     def _sync_job(
@@ -195,15 +225,20 @@ class _BaseClient(Generic[H]):
             window_days=self._settings.window_days,
             source=source,
         )
-        run = Run(
-            self._settings,
-            job.windows,
-            workspace_id=workspace_id,
-            url_id=url_id,
-            clock=self._clock,
-            rng=self._rng,
-            progress=self._progress,
-        )
+        try:
+            run = Run(
+                self._settings,
+                job.windows,
+                workspace_id=workspace_id,
+                url_id=url_id,
+                clock=self._clock,
+                rng=self._rng,
+                progress=self._progress,
+                throttle=self._throttle,
+            )
+        except BaseException as exc:
+            job.finish(exc)  # releases the folder's lock
+            raise
         return job, run
 
     def _build(
@@ -214,19 +249,46 @@ class _BaseClient(Generic[H]):
             kwargs["method"],
             self._url,
             json=kwargs["json"],
-            headers={**kwargs["headers"], **self._settings.headers()},
+            headers={
+                **kwargs["headers"],
+                **self._settings.headers(),
+                "User-Agent": self._user_agent,
+                **self._host_header,
+            },
             timeout=httpx.Timeout(timeout),
         )
 
     def _generated_client(self) -> AuthenticatedClient:
         s = self._settings
         return AuthenticatedClient(
-            base_url=s.base_url,
+            base_url=self._connect_base,
             token=s.token,
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT, **self._host_header},
             timeout=httpx.Timeout(s.timeout),
             follow_redirects=False,
+            httpx_args={"trust_env": _trust_env(s)},  # the facade's proxy policy, not httpx's default
         )
+
+
+def _base_url_of(base_url: str | None, http_client: httpx.Client | httpx.AsyncClient | None) -> str | None:
+    """``base_url``, else the ``base_url`` of the user's own ``http_client`` (if it has one), else None
+    (then ``SHORTPEN_BASE_URL`` or the environment's host). Both given and different: an error."""
+    theirs = str(http_client.base_url).rstrip("/") if http_client is not None else ""
+    if not theirs:
+        return base_url
+    if base_url is not None and base_url.rstrip("/") != theirs:
+        raise InvalidArgumentError(
+            f"base_url {base_url!r} differs from http_client.base_url {theirs!r}: pass one of them"
+        )
+    return theirs
+
+
+def _user_agent(http_client: httpx.Client | httpx.AsyncClient | None) -> str:
+    """Ours, after the user's own ``User-Agent`` when their ``http_client`` sets one (not httpx's)."""
+    theirs = http_client.headers.get("user-agent", "") if http_client is not None else ""
+    if not theirs or theirs.startswith("python-httpx/"):
+        return USER_AGENT
+    return f"{theirs} {USER_AGENT}"
 
 
 def _trust_env(settings: Settings) -> bool:
@@ -262,6 +324,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         http_client: httpx.Client | None = None,
         progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -278,6 +341,7 @@ class ShortPen(_BaseClient[httpx.Client]):
             window_days=window_days,
             max_concurrency=max_concurrency,
             max_requests=max_requests,
+            max_requests_per_second=max_requests_per_second,
             http_client=http_client,
             http_class=httpx.Client,
             progress=progress,
@@ -291,6 +355,7 @@ class ShortPen(_BaseClient[httpx.Client]):
             self._http.close()
         if self._generated is not None:
             self._generated.get_httpx_client().close()
+        self._unhide()
 
     def __enter__(self) -> Self:
         return self
@@ -317,14 +382,63 @@ class ShortPen(_BaseClient[httpx.Client]):
 
     def _events(self, run: Run) -> Iterator[AnalyticsEvent]:
         # Decoded in the worker threads; each model is built only when asked for (see iter_models).
-        for batch in self._batches(run):
-            yield from checked_models(batch.window.as_tuple(), iter_models(batch.events))
+        for window, events in self._delivered(run, _checked):
+            yield from checked_models(window.as_tuple(), iter_models(events))
+
+    def clicks_batches(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> Iterator[pyarrow.RecordBatch]:
+        """The clicks of ``clicks()`` as Arrow record batches (the ``parquet`` extra): the same events,
+        order and exactly-once rules, the schema of the Parquet export; one batch per window with events.
+
+        Arguments (and pyarrow) are checked now, before any request.
+        """
+        run = self._run(start, end, workspace_id, url_id)
+        import_pyarrow()
+        return self._record_batches(run)
+
+    def clicks_table(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> pyarrow.Table:
+        """``clicks_batches`` gathered into one ``pyarrow.Table`` (the whole range in memory)."""
+        batches = self.clicks_batches(start, end, workspace_id=workspace_id, url_id=url_id)
+        return _table(list(batches))
+
+    def _record_batches(self, run: Run) -> Iterator[pyarrow.RecordBatch]:
+        # Converted in the worker threads, straight from the body when pyarrow's reader can.
+        for _, columns in self._delivered(run, events_columns, from_body=body_to_table):
+            yield from _record_batches(columns)
+
+    def _delivered(
+        self,
+        run: Run,
+        convert: Callable[[Events], C],
+        *,
+        from_body: Callable[[bytes], C | None] | None = None,
+    ) -> Iterator[tuple[Window, C]]:
+        """The driver's windows, in order, with the exactly-once rules at window edges applied
+        (``_edges.Delivery``): what every public method consumes."""
+        deliver = Delivery()
+        # The driver passes convert what interpret returned for the window: Events.
+        chunks = self._converted(run, cast("Callable[[list[Event]], C]", convert), from_body=from_body)
+        for window, chunk in chunks:
+            yield window, deliver(window.as_tuple(), chunk)
 
     def export(
         self,
         start: dt.date | str,
         end: dt.date | str,
-        output: Path | str,
+        output: Path | str | BinaryIO,
         *,
         format: str | None = None,
         workspace_id: int | None = None,
@@ -332,14 +446,17 @@ class ShortPen(_BaseClient[httpx.Client]):
     ) -> ExportReport:
         """Write every click of the range to one file: ``.jsonl``, ``.csv`` or ``.parquet`` (from the
         suffix unless ``format`` is given). All or nothing: on any failure no file is left, and an
-        existing ``output`` is only replaced on success."""
+        existing ``output`` is only replaced on success.
+
+        ``output`` may also be a binary stream (``sys.stdout.buffer``, a socket's file): JSONL (the
+        default) or CSV is written to it as windows arrive; a failure leaves what was written."""
         run = self._run(start, end, workspace_id, url_id)
         job = ExportJob(output, format)
         started = time.perf_counter()
         with job.writer:
             # Each window is encoded for the file in the worker threads; here it is only written.
             writer = job.writer
-            for _, encoded in self._converted(run, writer.encode, from_body=writer.encode_body):
+            for _, encoded in self._delivered(run, writer.encode, from_body=writer.encode_body):
                 writer.write_encoded(encoded)
         return job.report(run, time.perf_counter() - started)
 
@@ -360,12 +477,13 @@ class ShortPen(_BaseClient[httpx.Client]):
         are fetched again and replaced. ``end`` defaults to yesterday (UTC). A sync that was killed
         resumes where it stopped: rerun it."""
         job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id)
-        started = time.perf_counter()
-        job.prepare()
-        if run.windows:
-            for batch in self._batches(run):
-                job.write(batch.window, batch.events)
-        return job.report(run, time.perf_counter() - started)
+        with job:  # holds the folder's lock; compacts the journal at the end
+            started = time.perf_counter()
+            job.prepare()
+            if run.windows:
+                for window, events in self._delivered(run, _checked):
+                    job.write(window, events)
+            return job.report(run, time.perf_counter() - started)
 
     def _batches(self, run: Run) -> Iterator[Batch]:
         """The planned windows' events in date order, fetching up to ``max_concurrency`` at once."""
@@ -384,17 +502,16 @@ class ShortPen(_BaseClient[httpx.Client]):
         to need it (``_Decoder``). ``from_body``, if given, may convert a 200's body straight from
         its bytes (None: decode it as usual)."""
         windows = enumerate(run.windows)
-        limit = self._settings.max_concurrency
         decoder = _Decoder()
         pending: collections.deque[tuple[Window, concurrent.futures.Future[C]]] = collections.deque()
         pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=min(limit, len(run.windows)), thread_name_prefix="shortpen"
+            max_workers=min(self._settings.max_concurrency, len(run.windows)), thread_name_prefix="shortpen"
         )
 
         def fill() -> None:
-            while len(pending) < limit and (planned := next(windows, None)) is not None:
+            while len(pending) < run.concurrency and (planned := next(windows, None)) is not None:
                 index, window = planned
-                decode = functools.partial(_decode_window, convert, from_body)
+                decode = functools.partial(_decode_window, convert, from_body, self._settings.token)
                 turn = functools.partial(decoder.run, index)
                 pending.append((window, pool.submit(self._fetch_window, run, window, decode, turn)))
 
@@ -520,9 +637,23 @@ def _as_is(events: list[Event]) -> list[Event]:
     return events
 
 
+def _checked(events: Events) -> Events:
+    return events
+
+
+def _record_batches(columns: Columns) -> Iterator[pyarrow.RecordBatch]:
+    return (batch for batch in columns.table.to_batches() if batch.num_rows)
+
+
+def _table(batches: list[pyarrow.RecordBatch]) -> pyarrow.Table:
+    pa = import_pyarrow()
+    return pa.Table.from_batches(batches, schema=arrow_schema())
+
+
 def _decode_window(
     convert: Callable[[list[Event]], C],
     from_body: Callable[[bytes], C | None] | None,
+    secret: str,
     response: httpx.Response,
     content: bytes,
     window: Window,
@@ -532,7 +663,7 @@ def _decode_window(
         converted = from_body(content)
         if converted is not None:
             return converted
-    return convert(interpret(response, content, window))
+    return convert(interpret(response, content, window, secret))
 
 
 _Received = tuple[httpx.Response, bytes]
@@ -598,6 +729,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         http_client: httpx.AsyncClient | None = None,
         progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -614,6 +746,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             window_days=window_days,
             max_concurrency=max_concurrency,
             max_requests=max_requests,
+            max_requests_per_second=max_requests_per_second,
             http_client=http_client,
             http_class=httpx.AsyncClient,
             progress=progress,
@@ -627,6 +760,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             await self._http.aclose()
         if self._generated is not None:
             await self._generated.get_async_httpx_client().aclose()
+        self._unhide()
 
     async def __aenter__(self) -> Self:
         return self
@@ -652,16 +786,56 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         return self._events(run)
 
     async def _events(self, run: Run) -> AsyncIterator[AnalyticsEvent]:
+        async with contextlib.aclosing(self._delivered(run)) as windows:
+            async for window, events in windows:
+                for event in checked_models(window.as_tuple(), iter_models(events)):
+                    yield event
+
+    def clicks_batches(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> AsyncIterator[pyarrow.RecordBatch]:
+        """Like ``ShortPen.clicks_batches``; iterate with ``async for`` (converted in a worker thread)."""
+        run = self._run(start, end, workspace_id, url_id)
+        import_pyarrow()
+        return self._record_batches(run)
+
+    async def clicks_table(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> pyarrow.Table:
+        """Like ``ShortPen.clicks_table``: ``await client.clicks_table(...)``."""
+        batches = self.clicks_batches(start, end, workspace_id=workspace_id, url_id=url_id)
+        async with contextlib.aclosing(batches) as stream:  # type: ignore[type-var]  # an async generator
+            return _table([batch async for batch in stream])
+
+    async def _record_batches(self, run: Run) -> AsyncIterator[pyarrow.RecordBatch]:
+        async with contextlib.aclosing(self._delivered(run)) as windows:
+            async for _, events in windows:
+                columns = await asyncio.to_thread(events_columns, events)
+                for batch in _record_batches(columns):
+                    yield batch
+
+    async def _delivered(self, run: Run) -> AsyncGenerator[tuple[Window, Events]]:
+        """The driver's windows, in order, with the exactly-once rules at window edges applied."""
+        deliver = Delivery()
         async with contextlib.aclosing(self._batches(run)) as batches:
             async for batch in batches:
-                for event in checked_models(batch.window.as_tuple(), iter_models(batch.events)):
-                    yield event
+                yield batch.window, deliver(batch.window.as_tuple(), batch.events)
 
     async def export(
         self,
         start: dt.date | str,
         end: dt.date | str,
-        output: Path | str,
+        output: Path | str | BinaryIO,
         *,
         format: str | None = None,
         workspace_id: int | None = None,
@@ -672,9 +846,9 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         job = ExportJob(output, format)
         started = time.perf_counter()
         with job.writer:
-            async with contextlib.aclosing(self._batches(run)) as batches:
-                async for batch in batches:
-                    await asyncio.to_thread(job.writer.write_batch, batch.events)
+            async with contextlib.aclosing(self._delivered(run)) as windows:
+                async for _, events in windows:
+                    await asyncio.to_thread(job.writer.write_batch, events)
         return job.report(run, time.perf_counter() - started)
 
     async def sync(
@@ -689,22 +863,30 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         url_id: int | None = None,
     ) -> SyncReport:
         """Like ``ShortPen.sync``; files are written in a worker thread, off the event loop."""
-        job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id)
-        started = time.perf_counter()
-        await asyncio.to_thread(job.prepare)
-        if run.windows:
-            async with contextlib.aclosing(self._batches(run)) as batches:
-                async for batch in batches:
-                    await asyncio.to_thread(job.write, batch.window, batch.events)
-        return job.report(run, time.perf_counter() - started)
+        # In a thread too: planning takes the folder's lock and hashes the days it keeps.
+        job, run = await asyncio.to_thread(
+            self._sync_job, start, end, output_dir, lookback_days, format, workspace_id, url_id
+        )
+        try:  # the folder's lock is held until job.finish, which compacts the journal
+            started = time.perf_counter()
+            await asyncio.to_thread(job.prepare)
+            if run.windows:
+                async with contextlib.aclosing(self._delivered(run)) as windows:
+                    async for window, events in windows:
+                        await asyncio.to_thread(job.write, window, events)
+            report = job.report(run, time.perf_counter() - started)
+        except BaseException as exc:
+            await asyncio.to_thread(job.finish, exc)
+            raise
+        await asyncio.to_thread(job.finish)
+        return report
 
     async def _batches(self, run: Run) -> AsyncGenerator[Batch]:
         windows = iter(run.windows)
-        limit = self._settings.max_concurrency
         pending: collections.deque[tuple[Window, asyncio.Task[list[Event]]]] = collections.deque()
 
         def fill() -> None:
-            while len(pending) < limit and (window := next(windows, None)) is not None:
+            while len(pending) < run.concurrency and (window := next(windows, None)) is not None:
                 pending.append((window, asyncio.ensure_future(self._fetch_window(run, window))))
 
         try:
@@ -752,7 +934,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
                     phase="read",
                     window=window.as_tuple(),
                 ) from None
-            events = interpret(response, response.content, window)
+            events = interpret(response, response.content, window, self._settings.token)
         except (httpx.TransportError, ShortPenError) as exc:
             return failure(exc, window, status=status, elapsed=run.clock() - started)
         return Outcome(events=events, status=status, elapsed=run.clock() - started)

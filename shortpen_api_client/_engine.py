@@ -4,14 +4,16 @@ and giving up.
 
 The protocol is sans-I/O: a generator that yields what to do next (``Attempt`` a request, or
 ``Sleep``) and receives the outcome, so ``ShortPen`` (threads) and ``AsyncShortPen`` (tasks) run
-exactly the same decisions and differ only in their I/O loop.
+exactly the same decisions and differ only in their I/O loop. Before each attempt it asks the
+client's ``Throttle`` (``_throttle``) when it may send, and tells it how the attempt went; the
+drivers launch at most ``Run.concurrency`` windows at once.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 import logging
-import operator
+import math
 import random
 import threading
 from collections.abc import Callable, Generator
@@ -20,9 +22,11 @@ from typing import Any, Protocol, Self
 import attrs
 import httpx
 
-from . import _decode
+from . import _decode, _spec
+from ._edges import Events, checked
 from ._generated.api.analytics import get_analytics
 from ._generated.models import AnalyticsRequest
+from ._redact import scrub
 from ._retry import (
     SPLIT_AT_ONCE_STATUSES,
     RetryPolicy,
@@ -31,14 +35,13 @@ from ._retry import (
     parse_retry_after,
     should_retry,
 )
-from ._schema import TIMESTAMP
+from ._throttle import Throttle, Ticket
 from ._version import __version__
 from ._windows import Window
 from .errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
-    InvalidResponseError,
     RequestBudgetExceededError,
     ShortPenError,
     WindowTooLargeError,
@@ -46,7 +49,7 @@ from .errors import (
 
 logger = logging.getLogger("shortpen_api_client")
 
-USER_AGENT = f"shortpen-api-client/{__version__}"
+USER_AGENT = f"shortpen-api-client/{__version__} (spec {_spec.SPEC_VERSION})"
 Event = dict[str, Any]
 
 
@@ -62,6 +65,7 @@ class Settings:
     max_concurrency: int
     max_requests: int | None
     policy: RetryPolicy
+    max_requests_per_second: float | None = None
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", "User-Agent": USER_AGENT}
@@ -80,6 +84,10 @@ class Progress:
     retries: int
     splits: int
     elapsed: float
+    concurrency: int = 0
+    """Windows the client fetches at once now (it adapts to 429s; at most ``max_concurrency``)."""
+    rate: float | None = None
+    """Requests a second the client allows itself now; None: unpaced (no 429 yet, no maximum)."""
 
 
 @attrs.define(kw_only=True)
@@ -146,12 +154,15 @@ def request_kwargs(window: Window, workspace_id: int | None, url_id: int | None)
     return get_analytics._get_kwargs(body=body)
 
 
-def interpret(response: httpx.Response, content: bytes, window: Window) -> list[Event]:
-    """Events of a successful response; raises the matching ``ShortPenError`` otherwise."""
+def interpret(response: httpx.Response, content: bytes, window: Window, secret: str) -> Events:
+    """Events of a successful response; raises the matching ``ShortPenError`` otherwise (with
+    ``secret``, the token, taken out of any server text it quotes before that text is cut)."""
     content_type = response.headers.get("content-type", "")
     if response.status_code == 200:
-        events = _decode.decode_events(content, content_type=content_type, window=window.as_tuple())
-        return ascending(events, window)
+        events = _decode.decode_events(
+            content, content_type=content_type, window=window.as_tuple(), secret=secret
+        )
+        return ascending(events, window, content)
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     raise _decode.status_error(
         response.status_code,
@@ -159,32 +170,18 @@ def interpret(response: httpx.Response, content: bytes, window: Window) -> list[
         content_type=content_type,
         retry_after=retry_after,
         window=window.as_tuple(),
+        secret=secret,
     )
 
 
-_CREATED_AT = operator.itemgetter(TIMESTAMP)
-
-
-def ascending(events: list[Event], window: Window) -> list[Event]:
-    """The events in ascending ``created_at`` order: the server's order, unless it is not sorted."""
-    try:
-        # Text order is time order only when every stamp has the same shape and UTC offset (a DST
-        # change or a mix of "Z" and "+00:00" breaks it); then "sorted iff equal to its sorted copy",
-        # both passes in C (timsort is linear on sorted input). Otherwise compare instants.
-        stamps: list[str] = list(map(_CREATED_AT, events))
-        if len({(len(s), s[-6:]) for s in stamps}) <= 1 and stamps == sorted(stamps):
-            return events
-        instants = sorted(events, key=_instant)
-        return events if instants == events else instants
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidResponseError(
-            f"an event without a valid created_at ({type(exc).__name__}: {exc})", window=window.as_tuple()
-        ) from None
-
-
-def _instant(event: Event) -> dt.datetime:
-    """The sort key: the instant (a stable sort keeps the server's order among equal instants)."""
-    return dt.datetime.fromisoformat(event[TIMESTAMP])
+def ascending(events: list[Event], window: Window, content: bytes | None = None) -> Events:
+    """A window's events by the window rules (``_edges``): checked against the spec, ascending by
+    instant (a stable sort), each id once, edge spills dropped. ``content``, the body they were
+    decoded from, lets a body that orjson would have changed be decoded again exactly."""
+    exact = None
+    if content is not None and _decode.LOSSY_INTEGERS:
+        exact = functools.partial(_decode.exact_events, content)
+    return checked(events, window.as_tuple(), exact=exact)
 
 
 def transport_error(exc: httpx.TransportError, window: Window) -> APIConnectionError:
@@ -198,12 +195,11 @@ def transport_error(exc: httpx.TransportError, window: Window) -> APIConnectionE
 
 
 def redact(error: ShortPenError, secret: str) -> ShortPenError:
-    """The error with ``secret`` taken out of its message: server text (an error page echoing the
-    request's headers, say) must not carry the token into an exception or a log."""
-    if secret and secret in str(error):
-        error.args = tuple(a.replace(secret, "[redacted]") if isinstance(a, str) else a for a in error.args)
-        if isinstance(error, APIStatusError):
-            error.message = error.message.replace(secret, "[redacted]")
+    """The error with ``secret`` (in any form ``_redact.scrub`` knows) taken out of its message: the
+    last guard before an exception or a log line (the decoder already scrubbed what it quoted)."""
+    error.args = tuple(scrub(a, secret) if isinstance(a, str) else a for a in error.args)
+    if isinstance(error, APIStatusError):
+        error.message = scrub(error.message, secret)
     return error
 
 
@@ -234,6 +230,7 @@ class Run:
         clock: Callable[[], float],
         rng: random.Random | None = None,
         progress: Callable[[Progress], None] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.settings = settings
         self.workspace_id = workspace_id
@@ -251,6 +248,15 @@ class Run:
         self.deadline = None if settings.total_timeout is None else self.started + settings.total_timeout
         self.stopped = threading.Event()
         """Set when the consumer stops (or fails): windows in flight stop at their next step."""
+        self.throttle = throttle or Throttle(
+            max_concurrency=settings.max_concurrency, max_rate=settings.max_requests_per_second
+        )
+        """The client's rate control (shared by its calls), or this call's own."""
+
+    @property
+    def concurrency(self) -> int:
+        """Windows the drivers may fetch at once now (the throttle's; never a window split)."""
+        return self.throttle.concurrency
 
     def attempt_timeout(self, window: Window) -> float:
         """Seconds the next attempt may take: ``timeout``, or less when the call's deadline is near."""
@@ -276,15 +282,18 @@ class Run:
         """
         too_large_streak = 0
         retries = 0
+        awake = -math.inf  # the time this window has slept until (an injected sleep may not move the clock)
         while True:
             if self.stopped.is_set():
                 raise Cancelled
+            ticket, awake = yield from self._paced(window, awake)
             self._charge_request(window)
             outcome = yield Attempt(window, retries + 1)
             assert outcome is not None  # noqa: S101  (the drivers always answer an Attempt)
             if outcome.error is not None:
                 redact(outcome.error, self.settings.token)
             self._log_attempt(window, retries + 1, outcome)
+            self._tell_throttle(window, ticket, outcome, max(self.clock(), awake))
             if outcome.error is None:
                 assert outcome.events is not None  # noqa: S101  (an Outcome holds events or an error)
                 return outcome.events
@@ -309,7 +318,43 @@ class Run:
             if self.deadline is not None and self.clock() + delay >= self.deadline:
                 raise self.deadline_error(window) from error
             self.stats.add(retries=1)
+            awake = max(self.clock(), awake) + delay
             yield Sleep(delay)
+
+    def _paced(self, window: Window, awake: float) -> Generator[Step, Outcome | None, tuple[Ticket, float]]:
+        """Sleep until the client's throttle lets this window send (the hold after a 429, the pace);
+        the ticket, and the time this window has slept until."""
+        now = max(self.clock(), awake)
+        ticket = self.throttle.acquire(now)
+        while True:
+            if ticket.at > now:
+                if self.deadline is not None and ticket.at >= self.deadline:
+                    raise self.deadline_error(window)
+                yield Sleep(ticket.at - now)
+                if self.stopped.is_set():
+                    raise Cancelled
+                now = awake = max(self.clock(), ticket.at)
+            confirmed = self.throttle.confirm(ticket)
+            if confirmed == ticket:
+                return ticket, awake
+            ticket = confirmed
+
+    def _tell_throttle(self, window: Window, ticket: Ticket, outcome: Outcome, now: float) -> None:
+        """A success lets the client speed up again; a 429 slows the whole client down."""
+        error = outcome.error
+        if error is None:
+            change = self.throttle.succeeded(ticket, now)
+        elif isinstance(error, APIStatusError) and error.status_code == 429:
+            retry_after = error.retry_after
+            if retry_after is not None:
+                retry_after = min(retry_after, self.settings.policy.max_retry_after)
+            change = self.throttle.throttled(ticket, now, retry_after)
+        else:
+            return
+        if change is not None and change.cut:
+            logger.info("%s: %s", window, change)
+        elif change is not None:
+            logger.info("%s", change)
 
     def _split(self, window: Window, error: ShortPenError) -> Generator[Step, Outcome | None, Chunk]:
         first, second = window.halves()
@@ -345,6 +390,7 @@ class Run:
         self.stats.add(windows_done=1, events=len(events))
         if self.progress is not None:
             stats = self.stats
+            limits = self.throttle.limits()
             self.progress(
                 Progress(
                     window=window,
@@ -356,6 +402,8 @@ class Run:
                     retries=stats.retries,
                     splits=stats.splits,
                     elapsed=self.clock() - self.started,
+                    concurrency=limits.concurrency,
+                    rate=limits.rate,
                 )
             )
 
