@@ -31,6 +31,7 @@ from typing import Any
 
 try:
     import dlt
+    import pyarrow
     from dlt.common.typing import TSecretStrValue
     from dlt.extract.source import DltSource
 except ImportError as exc:  # pragma: no cover - the message is the point
@@ -73,6 +74,7 @@ def shortpen_source(
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     timeout: float | None = None,
     max_retries: int | None = None,
+    max_requests_per_second: float | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> DltSource:
     """A dlt source of the clicks from ``start`` to ``end`` (inclusive; ``end`` defaults to yesterday,
@@ -94,6 +96,7 @@ def shortpen_source(
         "base_url": resolve_base_url(base_url, environment),
         "window_days": window_days,
         "max_concurrency": max_concurrency,
+        "max_requests_per_second": max_requests_per_second,
         "progress": progress,
     }
     if timeout is not None:
@@ -145,7 +148,7 @@ def _source(options: _Options, token: TSecretStrValue | None = dlt.secrets.value
         name=RESOURCE_NAME,
         primary_key="id",
         write_disposition="merge",
-        columns={f.name: {"nullable": not f.required} for f in EVENT},
+        columns={f.name: {"nullable": f.name not in _REQUIRED} for f in EVENT},
     )
 
 
@@ -159,11 +162,23 @@ def _clicks(options: _Options, token: str | None) -> Iterator[Any]:
             ranges = _parse_ranges(loaded.get(key, []))
             days = plan_days(options.start, options.end, ranges, lookback_days=options.lookback_days)
             for first, last in merge_ranges([(day, day) for day in days]):
-                yield from client.clicks_batches(
+                for batch in client.clicks_batches(
                     first, last, workspace_id=workspace_id, url_id=options.url_id
-                )
+                ):
+                    yield _with_required(batch)
                 ranges = merge_ranges([*ranges, (first, last)])
                 loaded[key] = [[a.isoformat(), b.isoformat()] for a, b in ranges]
+
+
+_REQUIRED = frozenset(f.name for f in EVENT if f.required and not f.nullable)
+
+
+def _with_required(batch: Any) -> Any:
+    """The batch with the spec's required fields marked not nullable, as the resource's column hints
+    say (the Parquet export keeps every column nullable; dlt would warn that the two differ)."""
+    schema = batch.schema
+    fields = [f.with_nullable(False) if f.name in _REQUIRED else f for f in schema]
+    return batch.cast(pyarrow.schema(fields, metadata=schema.metadata))
 
 
 def _state_key(workspace_id: int | None, url_id: int | None) -> str:

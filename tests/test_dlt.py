@@ -62,7 +62,8 @@ def pipeline(tmp_path: Path) -> Any:
 def loaded(tmp_path: Path, *, database: str = "clicks.duckdb") -> list[dict[str, Any]]:
     """The clicks table, ordered by instant then id, as dicts of the event's own fields."""
     with duckdb.connect(str(tmp_path / database), read_only=True) as con:
-        cursor = con.execute(f"SELECT * FROM {DATASET_NAME}.clicks ORDER BY created_at, id")
+        # the dataset name is our own constant, not input
+        cursor = con.execute(f"SELECT * FROM {DATASET_NAME}.clicks ORDER BY created_at, id")  # noqa: S608
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -253,7 +254,7 @@ def test_a_load_killed_mid_way_is_exact_when_rerun(tmp_path: Path) -> None:
     with slow.serve() as url:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         process = subprocess.Popen(
-            [sys.executable, "-c", script, url, TOKEN], env=env, stderr=subprocess.PIPE
+            [sys.executable, "-c", script, url, TOKEN], env=env, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 60
         while len(slow.requests) < 4 and time.monotonic() < deadline:
@@ -264,3 +265,56 @@ def test_a_load_killed_mid_way_is_exact_when_rerun(tmp_path: Path) -> None:
         slow.faults = None
         pipeline(tmp_path).run(shortpen_source("2025-01-01", "2025-01-30", token=TOKEN, base_url=url))
     assert ids(loaded(tmp_path)) == expected_ids(slow, "2025-01-01", "2025-01-30", [None])
+
+
+# -- shortpen load ----------------------------------------------------------------------------------------
+
+
+def shortpen_load(*args: str, cwd: Path, url: str, token: str = TOKEN) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHORTPEN_", "SOURCES__"))}
+    env.update({"PYTHONPATH": str(ROOT), "SHORTPEN_TOKEN": token, "SHORTPEN_BASE_URL": url})
+    return subprocess.run(
+        [sys.executable, "-m", "shortpen_api_client.cli", "load", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_shortpen_load_fills_shortpen_duckdb_and_a_later_run_adds_only_new_days(
+    fake: FakeShortPen, url: str, tmp_path: Path
+) -> None:
+    first = shortpen_load("--start", "2025-01-01", "--end", "2025-01-31", cwd=tmp_path, url=url)
+    assert first.returncode == 0, first.stderr
+    rows = loaded(tmp_path, database="shortpen.duckdb")
+    assert ids(rows) == expected_ids(fake, "2025-01-01", "2025-01-31", [None])
+    assert f"Loaded {len(rows):,} rows into {DATASET_NAME}.clicks" in first.stdout
+    assert "31 days fetched" in first.stdout
+    before = len(fake.requests)
+    second = shortpen_load("--start", "2025-01-01", "--end", "2025-02-10", cwd=tmp_path, url=url)
+    assert second.returncode == 0, second.stderr
+    assert min(start for start, _, _ in requested(fake, before)) == "2025-01-29"  # the lookback (3 days)
+    assert "13 days fetched" in second.stdout  # 10 new days and 3 of lookback
+    assert ids(loaded(tmp_path, database="shortpen.duckdb")) == expected_ids(
+        fake, "2025-01-01", "2025-02-10", [None]
+    )
+    assert "WARNING" not in first.stderr + second.stderr
+    assert TOKEN not in first.stdout + first.stderr + second.stdout + second.stderr
+
+
+def test_shortpen_load_errors_are_one_line_with_the_right_status(url: str, tmp_path: Path) -> None:
+    bad_date = shortpen_load("--start", "2025-02-30", cwd=tmp_path, url=url)
+    assert bad_date.returncode == 2, bad_date.stderr
+    assert bad_date.stderr.strip().splitlines() == [
+        "shortpen: error: --start must be a real date as YYYY-MM-DD, got '2025-02-30'"
+    ]
+    refused = shortpen_load(
+        "--start", "2025-01-01", "--end", "2025-01-02", cwd=tmp_path, url=url, token="not-it-0000"
+    )
+    assert refused.returncode == 1, refused.stderr
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("shortpen: error: AuthenticationError: ")
+    assert "not-it-0000" not in refused.stderr
