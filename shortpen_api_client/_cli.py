@@ -177,6 +177,12 @@ def option_for(argument: str | None) -> str | None:
 
 def connection_options(func: F) -> F:
     """The options that say where the API is and how to talk to it (shared by export and sync)."""
+    return connection_decorators()(func)
+
+
+def connection_decorators(*, workspace: bool = True) -> Callable[[F], F]:
+    """:func:`connection_options`; ``workspace=False`` leaves out ``--workspace-id`` and ``--url-id``
+    (``load`` takes several workspaces)."""
     decorators = [
         click.option(
             "--environment",
@@ -221,9 +227,15 @@ def connection_options(func: F) -> F:
         click.option("--url-id", type=int, help="Only the clicks of this link."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary."),
     ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+    if not workspace:
+        decorators = decorators[:-3] + decorators[-1:]
+
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
 
 
 class ProgressBar:
@@ -648,3 +660,9 @@ def top_values(path: Path, fmt: str, n: int = 3) -> dict[str, list[tuple[str, in
                 for name in names:
                     counters[name][event.get(name) or "(none)"] += 1
     return {name: counter.most_common(n) for name, counter in counters.items()}
+
+
+# `shortpen load` lives in a module of its own (dlt, the `dlt` extra, is imported only when it runs).
+from ._cli_load import load  # noqa: E402  (it uses the helpers above)
+
+cli.add_command(load)
