@@ -1,0 +1,155 @@
+"""Reading one response body under a limit. Sans-I/O: a driver feeds ``Body`` the raw chunks as they
+arrive (``feed``) and stops when it says so; ``Body`` decodes gzip/deflate in bounded steps and counts
+the decoded bytes, so that no response is read past ``max_response_bytes``: not an endless chunked
+body, not a gzip bomb (a few MB that inflate to gigabytes), not a huge ``Content-Length``.
+
+The decoding is ours, not httpx's, for one reason: httpx inflates each chunk read from the socket
+whole (a 64 KiB chunk of a gzip bomb is 64 MiB), where ``zlib``'s ``max_length`` lets us stop one
+byte past the limit. The client asks for what it decodes (``ACCEPT_ENCODING``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from typing import Final
+
+from .errors import DateRange, InvalidResponseError, ResponseTooLargeError
+
+#: The default ``max_response_bytes``: 512 MiB of decoded JSON. The API has no pagination, so one
+#: response is one window's clicks, about 350 bytes each: 512 MiB is some 1.5 million clicks, a week
+#: (the default window) of over 200,000 clicks a day, which comfortably holds a busy account's week;
+#: a window past it is split, so only a single day of more than 1.5 million clicks cannot be fetched
+#: (raise the limit for that). It is a bound for memory, not for throughput: the response is held
+#: whole until decoded, so ``max_concurrency`` windows in flight hold at most
+#: ``max_concurrency x max_response_bytes`` (4 GiB at the defaults), and a hostile or broken server
+#: can make us read no more than that. As h11 bounds an incomplete event (``DEFAULT_MAX_INCOMPLETE_
+#: EVENT_SIZE``), this bounds a complete one: far above what a healthy answer needs, far below what
+#: takes a machine down.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 512 * 2**20
+
+#: An error status's body is read for its message only: its first 64 KiB are plenty (the documented
+#: ``ErrorResponse`` is a few hundred bytes; a gateway's HTML page a few KiB), and the rest is never
+#: read, so a 503 with an endless body stays a 503 (retried), not a window too large.
+ERROR_BODY_BYTES: Final = 64 * 1024
+
+#: The encodings ``Body`` decodes, sent as ``Accept-Encoding`` so a server never picks another.
+ACCEPT_ENCODING: Final = "gzip, deflate"
+
+_WBITS: Final = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+
+
+class Body:
+    """One response's body, decoded and counted as it arrives.
+
+    ``feed(raw)`` takes the next raw chunk and says whether to keep reading; ``finish()`` returns the
+    decoded body. A 200 past ``limit`` decoded bytes (or announcing more in ``Content-Length``) raises
+    ``ResponseTooLargeError`` at once; any other status is cut at ``ERROR_BODY_BYTES`` (``feed``
+    returns False: stop reading). ``received`` counts the decoded bytes held so far.
+    """
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], *, limit: int, window: DateRange | None = None
+    ) -> None:
+        self.received = 0
+        self._limit = limit
+        self._window = window
+        self._ok = status == 200
+        self._cap = limit if self._ok else min(limit, ERROR_BODY_BYTES)
+        self._chunks: list[bytes] = []
+        self._full = False
+        if self._ok:
+            declared = _content_length(headers.get("content-length"))
+            if declared is not None and declared > limit:
+                raise ResponseTooLargeError(limit, declared=declared, window=window)
+        self._encoding = _encoding(headers.get("content-encoding"), strict=self._ok, window=window)
+        self._inflate = None if self._encoding is None else zlib.decompressobj(_WBITS[self._encoding])
+        self._raw_deflate = False
+
+    def feed(self, raw: bytes) -> bool:
+        """Take the next raw chunk; False when the driver should stop reading (an error body is cut)."""
+        if self._inflate is None:
+            self._take(raw)
+        else:
+            self._decode(raw)
+        return not self._full
+
+    def feed_decoded(self, content: bytes) -> None:
+        """A body that httpx has already read and decoded (an ``httpx.MockTransport`` response, or a
+        recorded one): only counted, and cut or refused like any other."""
+        self._take(content)
+
+    def finish(self) -> bytes:
+        """The decoded body (the part kept, for a cut error body)."""
+        if self._inflate is not None and not self._full:
+            self._decode(b"", flush=True)
+        return b"".join(self._chunks)
+
+    def _decode(self, raw: bytes, *, flush: bool = False) -> None:
+        assert self._inflate is not None  # noqa: S101  (only called with a decoder)
+        data = raw
+        try:
+            while not self._full:
+                room = self._cap - self.received + 1  # one byte past the cap tells it is over
+                piece = self._inflate.decompress(data, room)
+                self._take(piece)
+                data = self._inflate.unconsumed_tail
+                if not data and len(piece) < room:  # all input used and no output left behind
+                    break
+            if flush and not self._full:
+                self._take(self._inflate.flush())
+        except zlib.error as exc:
+            if self._encoding == "deflate" and not self.received and self._retry_raw_deflate():
+                self._decode(raw, flush=flush)
+                return
+            if self._ok:
+                raise InvalidResponseError(
+                    f"a response body that is not valid {self._encoding} ({exc})", window=self._window
+                ) from None
+            self._full = True  # an error body we cannot decode: keep what we have
+
+    def _retry_raw_deflate(self) -> bool:
+        """``deflate`` is meant to be zlib-wrapped, but some servers send raw deflate (httpx's
+        decoder tries both, and so do we): once, before any output."""
+        if self._raw_deflate:
+            return False
+        self._raw_deflate = True
+        self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+        return True
+
+    def _take(self, piece: bytes) -> None:
+        if not piece:
+            return
+        self.received += len(piece)
+        if self.received <= self._cap:
+            self._chunks.append(piece)
+            return
+        if self._ok:
+            self._chunks.clear()
+            raise ResponseTooLargeError(self._limit, window=self._window)
+        self._chunks.append(piece[: len(piece) - (self.received - self._cap)])
+        self.received = self._cap
+        self._full = True
+
+
+def _content_length(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _encoding(value: str | None, *, strict: bool, window: DateRange | None) -> str | None:
+    """The one content coding to undo (None: identity). A 200 in a coding we did not ask for is an
+    ``InvalidResponseError``; an error body in one is kept as it came (only its status matters)."""
+    codings = [c.strip().lower() for c in (value or "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return None
+    if len(codings) == 1 and codings[0] in _WBITS:
+        return codings[0]
+    if strict:
+        raise InvalidResponseError(
+            f"a response in Content-Encoding {value!r}, which this client did not ask for", window=window
+        )
+    return None
