@@ -22,10 +22,10 @@ from typing import Any, Generic, Self, TypeVar
 import attrs
 import httpx
 
-from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES
+from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES, Body
 from ._config import check_id, check_int, check_seconds, parse_range, resolve_base_url, resolve_token
 from ._decode import checked_models, iter_models
-from ._drive import Control, Decoder, Exchange, Held, within
+from ._drive import Control, Decoder, Exchange, Held, IOThreads, within
 from ._engine import (
     USER_AGENT,
     Attempt,
@@ -407,9 +407,9 @@ class ShortPen(_BaseClient[httpx.Client]):
         control = Control(run)
         decoder = Decoder()
         pending: collections.deque[_InFlight[concurrent.futures.Future[C]]] = collections.deque()
-        pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=min(self._settings.max_concurrency, len(run.windows)), thread_name_prefix="shortpen"
-        )
+        workers = min(self._settings.max_concurrency, len(run.windows))
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shortpen")
+        io = IOThreads(2 * workers)  # twice as many: an attempt given up on may hold one for a while
 
         def fill() -> None:
             while (
@@ -419,7 +419,7 @@ class ShortPen(_BaseClient[httpx.Client]):
                 held = Held()
                 decode = functools.partial(_decode_window, convert, from_body)
                 turn = functools.partial(decoder.run, index)
-                future = pool.submit(self._fetch_window, control, window, held, decode, turn)
+                future = pool.submit(self._fetch_window, control, io, window, held, decode, turn)
                 pending.append(_InFlight(window, held, future))
 
         try:
@@ -440,21 +440,23 @@ class ShortPen(_BaseClient[httpx.Client]):
             control.stop()
             decoder.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
+            io.shutdown()
             decoder.close()
 
     def _fetch_window(
         self,
         control: Control,
+        io: IOThreads,
         window: Window,
         held: Held,
-        decode: Callable[[httpx.Response, bytes, Window], C],
+        decode: Callable[[httpx.Response, Body, Window], C],
         turn: Callable[[Callable[[], C]], C],
     ) -> C:
         protocol, step = control.start(window, self._clock())
         try:
             while True:
                 if isinstance(step, Attempt):
-                    step = control.step(protocol, self._attempt(control, step, held, decode, turn))
+                    step = control.step(protocol, self._attempt(control, io, step, held, decode, turn))
                 else:
                     if self._sleep is None:
                         control.stopped.wait(step.seconds)  # a real wait that stopping interrupts
@@ -468,16 +470,17 @@ class ShortPen(_BaseClient[httpx.Client]):
     def _attempt(
         self,
         control: Control,
+        io: IOThreads,
         step: Attempt,
         held: Held,
-        decode: Callable[[httpx.Response, bytes, Window], C],
+        decode: Callable[[httpx.Response, Body, Window], C],
         turn: Callable[[Callable[[], C]], C],
     ) -> Outcome:
-        """One request, bounded by the wall clock: the network part runs in a thread of its own that
-        this one stops waiting for after the attempt's timeout (httpx's timeouts are per read: a
-        server that drips its headers or body defeats them); that thread also gives up as soon as a
-        byte arrives late. An error status is raised at once; a 200's body is decoded and converted
-        on this window's ``turn`` (``Decoder.run``)."""
+        """One request, bounded by the wall clock: the network part runs on an I/O thread that this
+        one stops waiting for after the attempt's timeout (httpx's timeouts are per read: a server
+        that drips its headers or body defeats them); that thread also gives up as soon as a byte
+        arrives late. An error status is raised at once; a 200's body is joined, decoded and
+        converted on this window's ``turn``, in the decoding thread (``Decoder.run``)."""
         window = step.window
         started = self._clock()
         exchange = held.exchange()
@@ -487,11 +490,11 @@ class ShortPen(_BaseClient[httpx.Client]):
             receive = functools.partial(
                 self._receive, request, window, exchange, started + step.timeout, control
             )
-            response, content = within(step.timeout, receive, window, control, exchange)
+            response, body = within(io, step.timeout, receive, window, control, exchange)
             status = response.status_code
             if status != 200:  # interpret raises the status's error: known now, not on the decoding turn
-                interpret(response, content, window)
-            events = turn(functools.partial(decode, response, content, window))
+                interpret(response, body.finish(), window)
+            events = turn(functools.partial(decode, response, body, window))
         except (httpx.TransportError, ShortPenError) as exc:
             held.drop(exchange)
             now = self._clock()
@@ -505,7 +508,10 @@ class ShortPen(_BaseClient[httpx.Client]):
         self, request: httpx.Request, window: Window, exchange: Exchange, deadline: float, control: Control
     ) -> _Received:
         """Send ``request`` and read the body (at most ``max_response_bytes`` of it, decoded), giving
-        up when a byte arrives after ``deadline`` or the call has stopped."""
+        up when a byte arrives after ``deadline``, the attempt was given up on or the call stopped.
+        The body is left in its chunks: joined where it is decoded."""
+        if exchange.abandoned:  # given up on while it waited for an I/O thread
+            raise Cancelled
         response = self._http.send(request, stream=True, follow_redirects=False)
         try:
             body = exchange.begin(response, limit=self._settings.max_response_bytes, window=window)
@@ -513,13 +519,13 @@ class ShortPen(_BaseClient[httpx.Client]):
                 for chunk in response.iter_raw():
                     if not body.feed(chunk):
                         break
-                    if control.stopped.is_set():
+                    if exchange.abandoned or control.stopped.is_set():
                         raise Cancelled
                     if self._clock() > deadline:
                         raise httpx.ReadTimeout(
                             "the response was still arriving at the deadline", request=request
                         )
-            return response, body.finish()
+            return response, body
         finally:
             response.close()
 
@@ -560,10 +566,11 @@ def _decode_window(
     convert: Callable[[list[Event]], C],
     from_body: Callable[[bytes], C | None] | None,
     response: httpx.Response,
-    content: bytes,
+    body: Body,
     window: Window,
 ) -> C:
     """A response's events, converted; or the ``ShortPenError`` it stands for (``interpret``)."""
+    content = body.finish()
     if from_body is not None and response.status_code == 200:
         converted = from_body(content)
         if converted is not None:
@@ -571,7 +578,7 @@ def _decode_window(
     return convert(interpret(response, content, window))
 
 
-_Received = tuple[httpx.Response, bytes]
+_Received = tuple[httpx.Response, Body]
 
 
 class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
@@ -746,7 +753,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             request = self._build(self._http, control.run, window, step.timeout)
             try:
                 async with asyncio.timeout(step.timeout):
-                    response, content = await self._receive(request, window, exchange)
+                    response, body = await self._receive(request, window, exchange)
             except TimeoutError:
                 raise APITimeoutError(
                     f"no complete response within timeout={step.timeout:g}s",
@@ -754,7 +761,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
                     window=window.as_tuple(),
                 ) from None
             status = response.status_code
-            events = interpret(response, content, window)
+            events = interpret(response, body.finish(), window)
         except (httpx.TransportError, ShortPenError) as exc:
             held.drop(exchange)
             now = self._clock()
@@ -773,7 +780,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
                 async for chunk in response.aiter_raw():
                     if not body.feed(chunk):
                         break
-            return response, body.finish()
+            return response, body
         finally:
             await response.aclose()
 

@@ -8,10 +8,11 @@ and the two thread helpers of ``ShortPen``: ``within`` (a wall-clock bound on an
 from __future__ import annotations
 
 import concurrent.futures
+import queue
 import threading
 import time
 from collections.abc import Callable, Generator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -63,10 +64,12 @@ class Control:
 
 class Exchange:
     """One attempt's progress, written by whoever reads the response and read by whoever waits for
-    it: whether the response had started (its headers arrived), and its ``Body``."""
+    it: whether the response had started (its headers arrived), its ``Body``, and whether the
+    waiting side has given up on it (``abandoned``: the reading side stops at its next chance)."""
 
     def __init__(self) -> None:
         self.started = False
+        self.abandoned = False
         self.body: Body | None = None
 
     def begin(self, response: httpx.Response, *, limit: int, window: Window) -> Body:
@@ -102,39 +105,82 @@ class Held:
         return sum(exchange.received for exchange in list(self._exchanges))
 
 
+class IOThreads:
+    """The threads that send requests and read responses for one call: reused from attempt to
+    attempt (see ``within``), created as needed up to ``limit``, and daemons, so that one stuck on
+    a silent server never holds the process at exit (a ``ThreadPoolExecutor``'s threads would)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._work: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._idle = threading.Semaphore(0)
+        self._threads = 0
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._work.put((fn, future))
+        if not self._idle.acquire(blocking=False):
+            with self._lock:
+                if self._threads < self._limit:
+                    self._threads += 1
+                    threading.Thread(target=self._serve, name="shortpen-io", daemon=True).start()
+        return future
+
+    def _serve(self) -> None:
+        while (item := self._work.get()) is not None:
+            fn, future = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:  # handed to whoever waits for the future
+                    future.set_exception(exc)
+            self._idle.release()
+
+    def shutdown(self) -> None:
+        """Each thread ends once it is done with what it is doing (nothing waits for it)."""
+        with self._lock:
+            for _ in range(self._threads):
+                self._work.put(None)
+
+
 def within(
-    seconds: float, receive: Callable[[], T], window: Window, control: Control, exchange: Exchange
+    io: IOThreads,
+    seconds: float,
+    receive: Callable[[], T],
+    window: Window,
+    control: Control,
+    exchange: Exchange,
 ) -> T:
-    """``receive()`` in a thread of its own, waited for at most ``seconds`` (then an
+    """``receive()`` on an I/O thread (``io``), waited for at most ``seconds`` (then an
     ``APITimeoutError`` whose phase says whether the response had started) and only while the call
-    goes on (else ``Cancelled``). The thread ends by itself: it gives up at its next byte or read
-    timeout, or when it sees the call stopped."""
-    box: list[T] = []
-    failure: list[BaseException] = []
-    done = threading.Event()
+    goes on (else ``Cancelled``). An attempt given up on is ``abandoned``: its I/O stops at its next
+    byte or read timeout, or never starts.
 
-    def target() -> None:
-        try:
-            box.append(receive())
-        except BaseException as exc:  # handed to the waiting thread, which raises it
-            failure.append(exc)
-        finally:
-            done.set()
-
-    threading.Thread(target=target, name="shortpen-io", daemon=True).start()
+    The I/O threads live as long as the call, so the response bytes are allocated by a few
+    long-lived threads, not by a new thread per attempt (each new thread may take another malloc
+    arena, which keeps the memory it once held: that was most of a long export's extra peak)."""
+    future = io.submit(receive)
     give_up = time.monotonic() + seconds
-    while not done.wait(min(0.1, max(0.0, give_up - time.monotonic()))):
-        if control.stopped.is_set():
-            raise Cancelled
-        if time.monotonic() >= give_up:
-            raise APITimeoutError(
-                f"no complete response within timeout={seconds:g}s",
-                phase=timeout_phase(exchange.started),
-                window=window.as_tuple(),
-            )
-    if failure:
-        raise failure[0]
-    return box[0]
+    try:
+        while True:
+            try:
+                return future.result(timeout=min(0.1, max(0.0, give_up - time.monotonic())))
+            except concurrent.futures.TimeoutError:
+                pass
+            if control.stopped.is_set():
+                raise Cancelled
+            if time.monotonic() >= give_up:
+                raise APITimeoutError(
+                    f"no complete response within timeout={seconds:g}s",
+                    phase=timeout_phase(exchange.started),
+                    window=window.as_tuple(),
+                )
+    except BaseException:
+        exchange.abandoned = True
+        raise
 
 
 class Decoder:
