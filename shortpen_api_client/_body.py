@@ -37,6 +37,7 @@ ERROR_BODY_BYTES: Final = 64 * 1024
 #: The encodings ``Body`` decodes, sent as ``Accept-Encoding`` so a server never picks another.
 ACCEPT_ENCODING: Final = "gzip, deflate"
 
+_PIECE: Final = 1 << 20  # bytes inflated at a time: a bomb's chunk never becomes one huge piece
 _WBITS: Final = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
 
@@ -96,7 +97,8 @@ class Body:
         data = raw
         try:
             while not self._full:
-                room = self._cap - self.received + 1  # one byte past the cap tells it is over
+                # at most one byte past the cap (that tells it is over), a MiB at a time
+                room = min(self._cap - self.received + 1, _PIECE)
                 piece = self._inflate.decompress(data, room)
                 self._take(piece)
                 data = self._inflate.unconsumed_tail
@@ -131,7 +133,7 @@ class Body:
             self._store.append(piece)
             return
         if self._ok:
-            self._store.take()  # let go of it now
+            self._store.discard()  # let go of it now
             raise ResponseTooLargeError(self._limit, window=self._window)
         self._store.append(piece[: len(piece) - (self.received - self._cap)])
         self.received = self._cap
@@ -181,12 +183,12 @@ class _Store:
         self._size = 0
         self._map: mmap.mmap | None = None
         if expected > MAPPED_FROM:
-            self._map = mmap.mmap(-1, expected)
+            self._map = _anonymous_map(expected)
 
     def append(self, piece: bytes) -> None:
         end = self._size + len(piece)
         if self._map is None and end > MAPPED_FROM:
-            self._map = mmap.mmap(-1, 2 * end)
+            self._map = _anonymous_map(2 * end)
             with memoryview(self._map) as view:
                 at = 0
                 for chunk in self._chunks:
@@ -203,11 +205,25 @@ class _Store:
 
     def _grow(self, capacity: int) -> None:
         assert self._map is not None  # noqa: S101  (only called once mapped)
+        if _PRIVATE is not None:
+            try:
+                self._map.resize(capacity)  # mremap of a private map: no copy (Linux)
+                return
+            except (OSError, SystemError, ValueError):  # no mremap here (macOS): copy
+                pass
         old = self._map
-        self._map = mmap.mmap(-1, capacity)
+        self._map = _anonymous_map(capacity)
         with memoryview(self._map) as new, memoryview(old) as kept:
             new[: self._size] = kept[: self._size]
         old.close()
+
+    def discard(self) -> None:
+        """Let go of what is stored, without making it ``bytes`` first."""
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        self._chunks = []
+        self._size = 0
 
     def take(self) -> bytes:
         """The bytes stored, as one ``bytes``; the store is empty again (its map closed)."""
@@ -223,3 +239,15 @@ class _Store:
         self._chunks = []
         self._size = 0
         return data
+
+
+# A private anonymous map: memory of this process alone, returned to the system when closed. (A
+# shared one, mmap's default, is backed by a shared-memory object that mremap does not grow: writing
+# past its first size is a SIGBUS.) Windows has no flags and no resize: a new map and a copy.
+_PRIVATE: Final = getattr(mmap, "MAP_PRIVATE", None)
+
+
+def _anonymous_map(size: int) -> mmap.mmap:
+    if _PRIVATE is None:
+        return mmap.mmap(-1, size)
+    return mmap.mmap(-1, size, flags=_PRIVATE)
