@@ -95,14 +95,17 @@ def test_a_body_already_read_by_httpx_is_counted_too() -> None:
         body.feed_decoded(b"x" * 11)
 
 
+def mapped(body: Body) -> bool:
+    return body._store._map is not None
+
+
 def test_large_bodies_wait_in_an_anonymous_map_and_finish_lets_go_of_them() -> None:
     body = Body(200, {}, limit=len(DATA))
     feed(body, DATA, 65536)
-    store = body._store
-    assert store._map is not None  # past MAPPED_FROM: in the map
-    assert store._chunks == []
+    assert mapped(body)  # past MAPPED_FROM: in the map
+    assert body._store._chunks == []
     assert body.finish() == DATA
-    assert store._map is None  # closed: returned to the system
+    assert not mapped(body)  # closed: returned to the system
     with pytest.raises(RuntimeError, match="already"):
         body.finish()
 
@@ -111,5 +114,5 @@ def test_small_bodies_stay_in_their_chunks() -> None:
     body = Body(200, {}, limit=100)
     body.feed(b"abc")
     body.feed(b"def")
-    assert body._store._map is None
+    assert not mapped(body)
     assert body.finish() == b"abcdef"
