@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, Tim
 from rich.progress import Progress as Bar
 from rich.table import Table
 
+from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._client import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
@@ -99,6 +100,7 @@ FLAGS = {
     "max_concurrency": "--concurrency",
     "max_retries": "--max-retries",
     "timeout": "--timeout",
+    "max_response_bytes": "--max-response-bytes",
     "workspace_id": "--workspace-id",
     "url_id": "--url-id",
     "lookback_days": "--lookback-days",
@@ -145,6 +147,13 @@ def connection_options(func: F) -> F:
             "--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per attempt."
         ),
         click.option("--max-retries", type=int, default=DEFAULT_MAX_RETRIES, show_default=True),
+        click.option(
+            "--max-response-bytes",
+            type=int,
+            default=DEFAULT_MAX_RESPONSE_BYTES,
+            show_default=True,
+            help="Read no response past this many bytes (decoded); a window over it is split.",
+        ),
         click.option("--workspace-id", type=int, help="Workspace (default: the token's first workspace)."),
         click.option("--url-id", type=int, help="Only the clicks of this link."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary."),
@@ -198,6 +207,7 @@ def make_client(options: dict[str, Any], bar: ProgressBar) -> ShortPen:
         max_concurrency=options["concurrency"],
         timeout=options["timeout"],
         max_retries=options["max_retries"],
+        max_response_bytes=options["max_response_bytes"],
         progress=bar.update,
     )
 

@@ -366,3 +366,13 @@ def test_a_server_sending_bad_data_is_an_api_failure_not_bad_input(tmp_path: Pat
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def test_max_response_bytes_is_a_connection_option(url: str, tmp_path: Path) -> None:
+    out = tmp_path / "clicks.jsonl"
+    base = ["export", "--start", "2025-01-01", "--end", "2025-01-02", "-o", str(out)]
+    refused = shortpen(*base, "--max-response-bytes", "0", env=connected(url))
+    assert_one_line_error(refused, 2, "--max-response-bytes must be an integer >= 1, got 0")
+    too_small = shortpen(*base, "--max-response-bytes", "2000", env=connected(url))
+    assert_one_line_error(too_small, 1, "WindowTooLargeError", "2025-01-01: ", "max_response_bytes=2,000")
+    assert not out.exists()
