@@ -29,6 +29,7 @@ from ._drive import Control, Decoder, Exchange, Held, IOThreads, within
 from ._engine import (
     USER_AGENT,
     Attempt,
+    Budget,
     Cancelled,
     Chunk,
     Event,
@@ -56,9 +57,10 @@ DEFAULT_MAX_CONCURRENCY = 8
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 4
 #: Responses received and not yet delivered to the consumer: no further window starts while they
-#: hold more than this. A few windows of a busy week (tens of MB each) fit, so fetching stays ahead
-#: of the consumer; a long range no longer adds memory, however many windows wait for their turn.
-DEFAULT_MAX_BUFFERED_BYTES = 64 * 2**20
+#: hold (or, by the last window's size, will hold) more than this. 32 MiB keeps several windows of a
+#: busy account's week in flight, enough to stay ahead of a consumer on a fast network; fewer larger
+#: windows are fetched fewer at a time, so a long range adds no memory, however many wait their turn.
+DEFAULT_MAX_BUFFERED_BYTES = 32 * 2**20
 
 C = TypeVar("C", bound=Chunk)
 
@@ -405,6 +407,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         that fails ends the call at once, even while earlier ones are still in flight."""
         windows = enumerate(run.windows)
         control = Control(run)
+        budget = Budget(run.settings)
         decoder = Decoder()
         pending: collections.deque[_InFlight[concurrent.futures.Future[C]]] = collections.deque()
         workers = min(self._settings.max_concurrency, len(run.windows))
@@ -412,9 +415,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         io = IOThreads(2 * workers)  # twice as many: an attempt given up on may hold one for a while
 
         def fill() -> None:
-            while (
-                run.may_start(len(pending), _held(pending)) and (planned := next(windows, None)) is not None
-            ):
+            while budget.may_start(_held(pending)) and (planned := next(windows, None)) is not None:
                 index, window = planned
                 held = Held()
                 decode = functools.partial(_decode_window, convert, from_body)
@@ -430,6 +431,7 @@ class ShortPen(_BaseClient[httpx.Client]):
                 _settle([entry.task for entry in pending])
                 head = pending.popleft()
                 events = head.task.result()
+                budget.delivered(head.window, head.held.bytes())
                 fill()
                 control.delivered(head.window, events, self._clock())
                 yield head.window, events
@@ -542,8 +544,9 @@ class _InFlight(Generic[F]):
     task: F
 
 
-def _held(pending: collections.deque[_InFlight[F]]) -> int:
-    return sum(entry.held.bytes() for entry in pending)
+def _held(pending: collections.deque[_InFlight[F]]) -> list[tuple[Window, int]]:
+    """Each window in flight with the bytes it has received so far (for ``Budget``)."""
+    return [(entry.window, entry.held.bytes()) for entry in pending]
 
 
 def _settle(futures: list[concurrent.futures.Future[C]]) -> None:
@@ -707,10 +710,11 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         window that fails ends the call at once, even while earlier ones are still in flight."""
         windows = iter(run.windows)
         control = Control(run)
+        budget = Budget(run.settings)
         pending: collections.deque[_InFlight[asyncio.Task[list[Event]]]] = collections.deque()
 
         def fill() -> None:
-            while run.may_start(len(pending), _held(pending)) and (window := next(windows, None)) is not None:
+            while budget.may_start(_held(pending)) and (window := next(windows, None)) is not None:
                 held = Held()
                 task = asyncio.ensure_future(self._fetch_window(control, window, held))
                 pending.append(_InFlight(window, held, task))
@@ -721,6 +725,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
                 await _asettle([entry.task for entry in pending])
                 head = pending.popleft()
                 events = head.task.result()
+                budget.delivered(head.window, head.held.bytes())
                 fill()
                 control.delivered(head.window, events, self._clock())
                 yield Batch(window=head.window, events=events)

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import operator
 import random
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, Protocol, Self
 
 import attrs
@@ -291,15 +291,6 @@ class Run:
         self.started = started
         self.deadline = None if settings.total_timeout is None else started + settings.total_timeout
 
-    def may_start(self, in_flight: int, held: int) -> bool:
-        """Whether another window may start, with ``in_flight`` windows fetched and not yet
-        delivered, holding ``held`` bytes of response between them: up to ``max_concurrency``
-        windows, and only while they hold less than ``max_buffered_bytes`` (memory is bounded by
-        bytes, not only by a count of windows). With none in flight, one always may."""
-        if in_flight == 0:
-            return True
-        return in_flight < self.settings.max_concurrency and held < self.settings.max_buffered_bytes
-
     def deadline_error(self, window: Window) -> APITimeoutError:
         return APITimeoutError(
             f"the call's total_timeout of {self.settings.total_timeout:g}s has passed",
@@ -437,6 +428,37 @@ class Run:
 def _reason(error: ShortPenError) -> str:
     """The error's message without its window prefix (log lines name the window already)."""
     return str(error).removeprefix(_prefix(error.window))
+
+
+class Budget:
+    """Which windows may start: up to ``max_concurrency`` in flight (fetched, not yet delivered),
+    and only while they hold less than ``max_buffered_bytes`` of response between them, so that
+    memory is bounded by bytes, not only by a count of windows. With none in flight, one always may.
+
+    A window counts what it has received or, until its response is complete, as much per day as the
+    last window delivered held: a window just started counts before its first byte arrives (else
+    every window would look empty when the next one is admitted). Used by the consumer's side of a
+    driver only.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._per_day = 0.0
+
+    def may_start(self, in_flight: Sequence[tuple[Window, int]]) -> bool:
+        """``in_flight``: each window in flight, with the bytes it has received so far."""
+        if not in_flight:
+            return True
+        if len(in_flight) >= self._settings.max_concurrency:
+            return False
+        return self.held(in_flight) < self._settings.max_buffered_bytes
+
+    def held(self, in_flight: Sequence[tuple[Window, int]]) -> int:
+        return sum(max(received, round(self._per_day * window.days)) for window, received in in_flight)
+
+    def delivered(self, window: Window, size: int) -> None:
+        """A window's response was ``size`` bytes (the next windows are expected alike)."""
+        self._per_day = size / window.days
 
 
 def default_max_requests(days: int, windows: int, policy: RetryPolicy) -> int:
