@@ -443,10 +443,12 @@ client seconds), the events/s columns the best round of each.
   latency row shows.
 - Exports decode in a worker thread while the consumer writes, and Parquet skips Python objects:
   pyarrow's JSON reader turns the response bytes into Arrow columns (C++, without the GIL).
-- Memory: the longer export has 8 windows in flight (their response bytes, waiting for their
-  turn to be decoded) where the shorter has 2; even one window at a time (`max_concurrency=1`) it
-  grows about 1.3x, memory the allocators (glibc, pyarrow's mimalloc) keep after a longer run. The
-  second row shows how much more a range twice as long needs. The baseline keeps every event.
+- Memory: responses in flight are bounded by bytes (`max_buffered_bytes`), kept in anonymous maps
+  while they wait and read by a few reused threads, so the peak stops growing with the range (the
+  second row: twice as long, the same peak). What a long export still adds over a short one is
+  mostly pyarrow's memory pool (mimalloc) keeping its high-water mark of Arrow conversions and row
+  groups, which its own count of bytes allocated does not show. The last row is the cost of bytes in
+  flight. The baseline keeps every event.
 
 ## Reproduce
 
