@@ -38,17 +38,17 @@ from ._engine import (
     Run,
     Settings,
     Woke,
+    attempt_timed_out,
     failure,
     interpret,
     request_kwargs,
-    timeout_phase,
 )
 from ._generated.client import AuthenticatedClient
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
 from ._retry import RetryPolicy
 from ._windows import Window, plan_windows
-from .errors import APITimeoutError, InvalidArgumentError, ShortPenError
+from .errors import InvalidArgumentError, ShortPenError
 
 #: Seven days a window: a week of clicks is small enough for one response on busy accounts, and a
 #: month still becomes only 5 requests, fetched concurrently. Windows that are too big are split.
@@ -224,8 +224,14 @@ class _BaseClient(Generic[H]):
         return job, run
 
     def _build(
-        self, http: httpx.Client | httpx.AsyncClient, run: Run, window: Window, timeout: float
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        run: Run,
+        window: Window,
+        timeout: float,
+        trace: Callable[[str, dict[str, Any]], object],
     ) -> httpx.Request:
+        """The request for ``window``; ``trace`` follows its phases (httpcore's trace extension)."""
         kwargs = request_kwargs(window, run.workspace_id, run.url_id)
         return http.build_request(
             kwargs["method"],
@@ -233,6 +239,7 @@ class _BaseClient(Generic[H]):
             json=kwargs["json"],
             headers={**kwargs["headers"], **self._settings.headers(), "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(timeout),
+            extensions={"trace": trace},
         )
 
     def _generated_client(self) -> AuthenticatedClient:
@@ -488,7 +495,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         exchange = held.exchange()
         status = None
         try:
-            request = self._build(self._http, control.run, window, step.timeout)
+            request = self._build(self._http, control.run, window, step.timeout, exchange.trace)
             receive = functools.partial(
                 self._receive, request, window, exchange, started + step.timeout, control
             )
@@ -755,16 +762,12 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         exchange = held.exchange()
         status = None
         try:
-            request = self._build(self._http, control.run, window, step.timeout)
+            request = self._build(self._http, control.run, window, step.timeout, exchange.atrace)
             try:
                 async with asyncio.timeout(step.timeout):
                     response, body = await self._receive(request, window, exchange)
             except TimeoutError:
-                raise APITimeoutError(
-                    f"no complete response within timeout={step.timeout:g}s",
-                    phase=timeout_phase(exchange.started),
-                    window=window.as_tuple(),
-                ) from None
+                raise attempt_timed_out(step.timeout, exchange.phase, window) from None
             status = response.status_code
             events = interpret(response, body.finish(), window)
         except (httpx.TransportError, ShortPenError) as exc:

@@ -12,14 +12,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Generator
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import httpx
 
 from ._body import Body
-from ._engine import Cancelled, Chunk, Run, Sent, Step, timeout_phase
+from ._engine import Cancelled, Chunk, Run, Sent, Step, attempt_timed_out
 from ._windows import Window
-from .errors import APITimeoutError
 
 T = TypeVar("T")
 
@@ -62,15 +61,49 @@ class Control:
             self.stopped.set()
 
 
+#: httpcore's trace events (the ``trace`` request extension), by the phase of an attempt they start.
+_TRACED: Final = {
+    "connect_tcp": "connect",
+    "connect_unix_socket": "connect",
+    "start_tls": "connect",
+    "send_request_headers": "write",
+    "send_request_body": "write",
+    "receive_response_headers": "headers",
+    "receive_response_body": "read",
+}
+
+
 class Exchange:
     """One attempt's progress, written by whoever reads the response and read by whoever waits for
-    it: whether the response had started (its headers arrived), its ``Body``, and whether the
-    waiting side has given up on it (``abandoned``: the reading side stops at its next chance)."""
+    it: whether the response had started (its headers arrived), where the attempt is (``phase``),
+    its ``Body``, and whether the waiting side has given up on it (``abandoned``: the reading side
+    stops at its next chance)."""
 
     def __init__(self) -> None:
         self.started = False
         self.abandoned = False
         self.body: Body | None = None
+        self._traced: str | None = None
+
+    @property
+    def phase(self) -> str:
+        """Where the attempt is, for a timeout: ``"read"`` once the response has started; before,
+        the phase httpcore's trace last entered (``"connect"``, ``"write"``, ``"headers"``), or
+        ``"headers"`` for a transport that does not trace (a mock)."""
+        if self.started:
+            return "read"
+        return self._traced or "headers"
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's ``trace`` extension (``"http11.receive_response_headers.started"``, ...)."""
+        name, _, stage = event.rpartition(".")
+        phase = _TRACED.get(name.rpartition(".")[2])
+        if stage == "started" and phase is not None:
+            self._traced = phase
+
+    async def atrace(self, event: str, info: dict[str, Any]) -> None:
+        """``trace`` for httpx's async client (which awaits its trace callback)."""
+        self.trace(event, info)
 
     def begin(self, response: httpx.Response, *, limit: int, window: Window) -> Body:
         """The headers are here: the ``Body`` to feed. A body httpx has already read (an
@@ -173,11 +206,7 @@ def within(
             if control.stopped.is_set():
                 raise Cancelled
             if time.monotonic() >= give_up:
-                raise APITimeoutError(
-                    f"no complete response within timeout={seconds:g}s",
-                    phase=timeout_phase(exchange.started),
-                    window=window.as_tuple(),
-                )
+                raise attempt_timed_out(seconds, exchange.phase, window)
     except BaseException:
         exchange.abandoned = True
         raise

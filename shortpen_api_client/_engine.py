@@ -230,6 +230,20 @@ def timeout_phase(started: bool) -> str:
     return "read" if started else "headers"
 
 
+_WAITING_FOR = {
+    "connect": "no connection",
+    "write": "the request not sent",
+    "headers": "no response",
+    "read": "the response still arriving",
+}
+
+
+def attempt_timed_out(seconds: float, phase: str, window: Window) -> APITimeoutError:
+    """The error of an attempt cut off by its wall-clock bound, saying where it was."""
+    waiting = _WAITING_FOR.get(phase, "no complete response")
+    return APITimeoutError(f"{waiting} after timeout={seconds:g}s", phase=phase, window=window.as_tuple())
+
+
 def redact(error: ShortPenError, secret: str) -> ShortPenError:
     """The error with ``secret`` taken out of its message: server text (an error page echoing the
     request's headers, say) must not carry the token into an exception or a log."""

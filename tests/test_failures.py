@@ -33,13 +33,12 @@ def ours(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
     return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == LOGGER]
 
 
-def wait_for_our_threads() -> None:
-    """Join every thread the sync driver started (workers, I/O, decoding): after this, whatever
-    they were going to log has been logged."""
-    for thread in threading.enumerate():
-        if thread.name.startswith("shortpen") and thread is not threading.current_thread():
-            thread.join(timeout=30)
-            assert not thread.is_alive(), thread.name
+def wait_for_threads_since(before: set[threading.Thread]) -> None:
+    """Join every thread started since ``before`` (the sync driver's workers, I/O and decoding
+    threads): after this, whatever they were going to log has been logged."""
+    for thread in set(threading.enumerate()) - before:
+        thread.join(timeout=30)
+        assert not thread.is_alive(), thread.name
 
 
 # -- retries at INFO, give-ups at WARNING -------------------------------------------------------------
@@ -143,12 +142,13 @@ def test_a_window_waiting_to_retry_when_the_call_fails_stays_quiet(caplog: pytes
         wake.wait(30)
 
     http = httpx.Client(transport=httpx.MockTransport(handler))
+    before = set(threading.enumerate())
     with ShortPen(TOKEN, http_client=http, sleep=sleep, window_days=1, max_concurrency=2) as sp:
         with pytest.raises(AuthenticationError):
             list(sp.clicks("2025-01-01", "2025-01-02"))
         logged = ours(caplog)
         wake.set()
-        wait_for_our_threads()
+        wait_for_threads_since(before)
     assert ours(caplog) == logged  # nothing after the failure
     assert sorted(sent) == ["2025-01-01", "2025-01-02"]  # and no retry was sent
 
@@ -175,12 +175,13 @@ def test_windows_whose_connection_breaks_after_the_call_failed_stay_quiet(
     sp = ShortPen(
         TOKEN, http_client=http, sleep=lambda s: None, window_days=1, max_concurrency=4, max_retries=0
     )
+    before = set(threading.enumerate())
     with pytest.raises(AuthenticationError):
         list(sp.clicks("2025-01-01", "2025-01-04"))
     logged = ours(caplog)
     sp.close()
     release.set()
-    wait_for_our_threads()
+    wait_for_threads_since(before)
     assert ours(caplog) == logged
     assert not any("ReadError" in message for _, message in logged)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -221,3 +222,43 @@ def test_a_response_that_stops_after_its_headers_splits_like_a_slow_window(drive
     assert isinstance(cause, APITimeoutError)
     assert cause.phase == "read"
     assert server.requests == 4  # the two days twice (a timeout may be a hiccup), then day one twice
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux", reason="relies on Linux dropping connections past a full accept queue"
+)
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_server_that_accepts_no_connection_is_a_connect_timeout(driver: str) -> None:
+    """A full accept queue: the connection never completes. Retried, never split."""
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as listener:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        queued: list[socket.socket] = []
+        while len(queued) < 8:  # fill the accept queue: the next connection hangs
+            try:
+                queued.append(socket.create_connection(listener.getsockname(), timeout=0.2))
+            except TimeoutError:
+                break
+        try:
+            with pytest.raises(APITimeoutError) as info:
+                fetch(driver, "2025-01-01", "2025-01-07", base_url=url, timeout=0.2, max_retries=1)
+        finally:
+            for connection in queued:
+                connection.close()
+    assert info.value.phase == "connect"
+
+
+def test_the_phase_of_an_attempt_follows_httpcores_trace() -> None:
+    exchange = _drive.Exchange()
+    assert exchange.phase == "headers"  # a transport that does not trace (a mock): before the response
+    steps = [
+        ("connection.connect_tcp.started", "connect"),
+        ("connection.connect_tcp.complete", "connect"),
+        ("http11.send_request_headers.started", "write"),
+        ("http11.send_request_body.complete", "write"),
+        ("http11.receive_response_headers.started", "headers"),
+    ]
+    for event, phase in steps:
+        exchange.trace(event, {})
+        assert exchange.phase == phase, event
+    exchange.started = True  # the headers are in
+    assert exchange.phase == "read"
