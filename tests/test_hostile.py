@@ -29,7 +29,7 @@ from shortpen_api_client import (
 )
 from shortpen_api_client._body import Body
 
-from . import _hostile
+from . import _bad_servers as bad
 from .conftest import ROOT
 from .test_client_behaviour import Recorder, ok
 
@@ -71,7 +71,7 @@ def bodies(monkeypatch: pytest.MonkeyPatch) -> list[Body]:
 
 @functools.cache
 def gzip_bomb() -> Callable[..., None]:
-    return _hostile.bomb(256 << 20)  # 0.25 MB of gzip, 256 MiB inflated
+    return bad.bomb(256 << 20)  # 0.25 MB of gzip, 256 MiB inflated
 
 
 # -- 14.6: max_response_bytes ----------------------------------------------------------------------
@@ -79,7 +79,7 @@ def gzip_bomb() -> Callable[..., None]:
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_an_endless_body_is_read_no_further_than_the_limit(driver: str, bodies: list[Body]) -> None:
-    with _hostile.Hostile(_hostile.endless()) as server:
+    with bad.Server(bad.endless()) as server:
         with pytest.raises(WindowTooLargeError, match=r"^2025-01-03: .*max_response_bytes=1,048,576") as info:
             fetch(driver, "2025-01-03", "2025-01-03", base_url=server.url, max_response_bytes=LIMIT)
     assert (info.value.day, info.value.limit) == (dt.date(2025, 1, 3), LIMIT)
@@ -93,7 +93,7 @@ def test_an_endless_body_is_read_no_further_than_the_limit(driver: str, bodies: 
 def test_a_gzip_bomb_is_inflated_one_byte_past_the_limit_and_no_further(
     driver: str, bodies: list[Body]
 ) -> None:
-    with _hostile.Hostile(gzip_bomb()) as server:
+    with bad.Server(gzip_bomb()) as server:
         with pytest.raises(WindowTooLargeError) as info:
             fetch(driver, "2025-01-03", "2025-01-03", base_url=server.url, max_response_bytes=LIMIT)
     assert info.value.limit == LIMIT
@@ -104,7 +104,7 @@ def test_a_gzip_bomb_is_inflated_one_byte_past_the_limit_and_no_further(
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_a_huge_content_length_is_refused_before_reading(driver: str, bodies: list[Body]) -> None:
-    with _hostile.Hostile(_hostile.huge_length(2 << 30)) as server:
+    with bad.Server(bad.huge_length(2 << 30)) as server:
         with pytest.raises(WindowTooLargeError, match="Content-Length is 2,147,483,648") as info:
             fetch(driver, "2025-01-03", "2025-01-03", base_url=server.url, max_response_bytes=LIMIT)
     cause = info.value.__cause__
@@ -140,7 +140,7 @@ def test_a_window_over_the_limit_is_split_and_stays_exact(driver: str) -> None:
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_an_error_status_with_an_endless_body_stays_that_error(driver: str, bodies: list[Body]) -> None:
     """Only the start of an error body is read (for its message): a 503 is retried, never split."""
-    with _hostile.Hostile(_hostile.endless("503 Service Unavailable")) as server:
+    with bad.Server(bad.endless("503 Service Unavailable")) as server:
         with pytest.raises(ServerError) as info:
             fetch(driver, "2025-01-01", "2025-01-07", base_url=server.url, max_retries=1)
     assert info.value.status_code == 503
@@ -185,8 +185,8 @@ except WindowTooLargeError:
 def test_peak_memory_stays_bounded_by_the_limit(driver: str, kind: str) -> None:
     """In a fresh process, reading an endless body or a 256 MiB gzip bomb under an 8 MiB limit adds
     a few times the limit to the peak RSS at most (the bomb alone would add 256 MiB)."""
-    respond = _hostile.endless() if kind == "endless" else gzip_bomb()
-    with _hostile.Hostile(respond) as server:
+    respond = bad.endless() if kind == "endless" else gzip_bomb()
+    with bad.Server(respond) as server:
         done = subprocess.run(
             [sys.executable, "-c", RSS_SCRIPT, driver, server.url],
             cwd=ROOT,
@@ -205,7 +205,7 @@ def test_peak_memory_stays_bounded_by_the_limit(driver: str, kind: str) -> None:
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_a_server_that_never_answers_is_a_timeout_with_its_phase(driver: str) -> None:
-    with _hostile.Hostile(_hostile.silent) as server:
+    with bad.Server(bad.silent) as server:
         with pytest.raises(APITimeoutError, match=r"^2025-01-01\.\.2025-01-07: ") as info:
             fetch(driver, "2025-01-01", "2025-01-07", base_url=server.url, timeout=0.2, max_retries=2)
     assert info.value.phase == "headers"
@@ -215,7 +215,7 @@ def test_a_server_that_never_answers_is_a_timeout_with_its_phase(driver: str) ->
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_a_response_that_stops_after_its_headers_splits_like_a_slow_window(driver: str) -> None:
-    with _hostile.Hostile(_hostile.headers_then_silent) as server:
+    with bad.Server(bad.headers_then_silent) as server:
         with pytest.raises(WindowTooLargeError, match=r"^2025-01-01: ") as info:
             fetch(driver, "2025-01-01", "2025-01-02", base_url=server.url, timeout=0.2, window_days=2)
     cause = info.value.__cause__

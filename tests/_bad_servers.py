@@ -10,10 +10,10 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
-Respond = Callable[[socket.socket, "Hostile"], None]
+Respond = Callable[[socket.socket, "Server"], None]
 
 
-class Hostile:
+class Server:
     """Answers every request with ``respond(connection, server)``; ``requests`` counts requests and
     ``sent`` the body bytes written (before the client hung up)."""
 
@@ -27,7 +27,7 @@ class Hostile:
         self._connections: list[socket.socket] = []
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
 
-    def __enter__(self) -> Hostile:
+    def __enter__(self) -> Server:
         threading.Thread(target=self._accept, daemon=True).start()
         return self
 
@@ -94,7 +94,7 @@ def head(status: str = "200 OK", **headers: str) -> bytes:
 def endless(status: str = "200 OK") -> Respond:
     """A chunked body that never ends (a JSON array that keeps opening), as fast as the client reads."""
 
-    def respond(connection: socket.socket, server: Hostile) -> None:
+    def respond(connection: socket.socket, server: Server) -> None:
         connection.sendall(head(status, Transfer_Encoding="chunked"))
         chunk = b'{"success": true, "data": [' + b"[" * 65000
         frame = b"%x\r\n%s\r\n" % (len(chunk), chunk)
@@ -109,7 +109,7 @@ def bomb(inflated: int) -> Respond:
     """A gzip body of a few MB at most that inflates to ``inflated`` bytes of zeros."""
     body = gzip.compress(b"\0" * inflated, compresslevel=9)
 
-    def respond(connection: socket.socket, server: Hostile) -> None:
+    def respond(connection: socket.socket, server: Server) -> None:
         connection.sendall(head(Content_Encoding="gzip", Content_Length=str(len(body))))
         for at in range(0, len(body), 65536):
             connection.sendall(body[at : at + 65536])
@@ -122,7 +122,7 @@ def bomb(inflated: int) -> Respond:
 def huge_length(length: int) -> Respond:
     """A ``Content-Length`` of ``length`` bytes, and the bytes to match, for as long as they are read."""
 
-    def respond(connection: socket.socket, server: Hostile) -> None:
+    def respond(connection: socket.socket, server: Server) -> None:
         connection.sendall(head(Content_Length=str(length)))
         chunk = b" " * 65536
         while not server.closing.is_set():
@@ -132,12 +132,12 @@ def huge_length(length: int) -> Respond:
     return respond
 
 
-def silent(connection: socket.socket, server: Hostile) -> None:
+def silent(connection: socket.socket, server: Server) -> None:
     """Reads the request and never answers (until the client hangs up)."""
     connection.recv(1)
 
 
-def headers_then_silent(connection: socket.socket, server: Hostile) -> None:
+def headers_then_silent(connection: socket.socket, server: Server) -> None:
     """Sends a 200's headers, then nothing."""
     connection.sendall(head(Content_Length="1000"))
     connection.recv(1)
