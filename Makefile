@@ -10,16 +10,21 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: help install regen check-regen lint format typecheck pytest test check build demo clean
+.PHONY: help install regen check-regen api-check spec-change lint format typecheck pytest test test-matrix check build demo clean
 
 help:
 	@echo "make install      create .venv with everything pinned in uv.lock"
 	@echo "make demo         export a month from the built-in fake API, with a progress bar and a summary"
-	@echo "make test         lint, typecheck, check-regen and the test suite (what CI runs)"
-	@echo "make regen        regenerate shortpen_api_client/_generated from openapi.yaml"
-	@echo "make check-regen  fail if the committed generated code differs from openapi.yaml"
+	@echo "make pytest       the test suite once, in .venv (the default Python): the quick loop"
+	@echo "make test-matrix  the test suite on each supported CPython found (3.11+, pyenv's too), in .nox/"
+	@echo "make test         lint, typecheck, check-regen and api-check once, then the suite on every supported Python found (CI)"
+	@echo "make regen        regenerate shortpen_api_client/_generated from openapi.yaml; report spec changes"
+	@echo "make check-regen  fail if the committed generated code differs from openapi.yaml (shows the diff)"
+	@echo "make api-check    fail on a breaking change since the last release without a version bump"
+	@echo "make spec-change  the spec-change suite: spec edits in temporary copies reach every output"
 	@echo "make build        build the sdist and wheel into dist/"
 	@echo "make bench        benchmark ratios against a hand-written httpx script (benchmarks/RESULTS.md)"
+	@echo "make bench-rate   429s and wall time against a rate-limited fake (benchmarks/RESULTS.md)"
 	@echo "make record       re-record the VCR cassettes from the fake (make record-live: the real API)"
 
 $(CURDIR)/.tools/bin/uv:
@@ -38,6 +43,14 @@ regen: install
 check-regen: install
 	$(PY) scripts/regen.py --check
 
+# The spec-change suite alone (it also runs in `make pytest`): regenerates temporary copies, under a minute.
+spec-change: install
+	$(VENV)/bin/pytest -m spec_change
+
+# Against the newest v* tag (AGAINST=<ref> to compare with another commit).
+api-check: install
+	$(PY) scripts/api_check.py $(if $(AGAINST),--against $(AGAINST))
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -52,9 +65,13 @@ typecheck: install
 pytest: install
 	$(VENV)/bin/pytest
 
-check: lint typecheck check-regen
+check: lint typecheck check-regen api-check
 
-test: check pytest
+# The suite on each supported CPython found on the machine, each in its own locked env (noxfile.py).
+test-matrix: install
+	$(VENV)/bin/nox
+
+test: check test-matrix
 
 build: install
 	rm -rf dist
@@ -64,7 +81,7 @@ demo: install
 	$(VENV)/bin/shortpen demo
 
 clean:
-	rm -rf $(VENV) .tools dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .nox .tools dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
 # VCR cassettes (tests/cassettes/README.md): re-record from FakeShortPen, or from the real API.
 .PHONY: record record-live
@@ -79,3 +96,9 @@ record-live: install
 .PHONY: bench
 bench: install
 	$(PY) benchmarks/bench.py
+
+# The client against a rate-limited fake: 429s and wall time (benchmarks/RESULTS.md); about a minute.
+# BENCH_RATE_ARGS="--before DIR --record" also measures an older checkout and writes RESULTS.md.
+.PHONY: bench-rate
+bench-rate: install
+	$(PY) benchmarks/rate_limit.py $(BENCH_RATE_ARGS)

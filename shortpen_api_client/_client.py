@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import random
 import time
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +24,16 @@ import attrs
 import httpx
 
 from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES, Body
-from ._config import check_id, check_int, check_seconds, parse_range, resolve_base_url, resolve_token
+from ._config import (
+    check_id,
+    check_int,
+    check_rate,
+    check_seconds,
+    connect_address,
+    parse_range,
+    resolve_base_url,
+    resolve_token,
+)
 from ._decode import checked_models, iter_models
 from ._drive import Control, Decoder, Exchange, Held, IOThreads, within
 from ._engine import (
@@ -46,7 +56,9 @@ from ._engine import (
 from ._generated.client import AuthenticatedClient
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
+from ._redact import LOG_SCRUBBER
 from ._retry import RetryPolicy
+from ._throttle import Throttle
 from ._windows import Window, plan_windows
 from .errors import InvalidArgumentError, ShortPenError
 
@@ -94,6 +106,7 @@ class _BaseClient(Generic[H]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
         http_client: H | None,
@@ -106,8 +119,13 @@ class _BaseClient(Generic[H]):
         check_seconds(total_timeout, "total_timeout", optional=True)
         if max_requests is not None:
             check_int(max_requests, "max_requests", minimum=1)
+        if http_client is not None and not isinstance(http_client, http_class):
+            raise InvalidArgumentError(
+                f"http_client must be an {http_class.__module__}.{http_class.__name__}, "
+                f"got {type(http_client).__name__}"
+            )
         self._settings = Settings(
-            base_url=resolve_base_url(base_url, environment),
+            base_url=resolve_base_url(_base_url_of(base_url, http_client), environment),
             token=resolve_token(token),
             timeout=float(timeout),
             total_timeout=None if total_timeout is None else float(total_timeout),
@@ -117,17 +135,20 @@ class _BaseClient(Generic[H]):
             max_response_bytes=check_int(max_response_bytes, "max_response_bytes", minimum=1),
             max_buffered_bytes=check_int(max_buffered_bytes, "max_buffered_bytes", minimum=1),
             policy=RetryPolicy(max_retries=check_int(max_retries, "max_retries", minimum=0)),
+            max_requests_per_second=check_rate(max_requests_per_second, "max_requests_per_second"),
+        )
+        self._throttle = Throttle(
+            max_concurrency=self._settings.max_concurrency,
+            max_rate=self._settings.max_requests_per_second,
         )
         path = request_kwargs(Window(dt.date.min, dt.date.min), None, None)["url"]
-        self._url = self._settings.base_url + path
+        # http://localhost is connected at 127.0.0.1 (never resolved through DNS), Host kept.
+        self._connect_base, self._host_header = connect_address(self._settings.base_url)
+        self._url = self._connect_base + path
         self._progress = progress
         self._clock = clock
         self._rng = rng
-        if http_client is not None and not isinstance(http_client, http_class):
-            raise InvalidArgumentError(
-                f"http_client must be an {http_class.__module__}.{http_class.__name__}, "
-                f"got {type(http_client).__name__}"
-            )
+        self._user_agent = _user_agent(http_client)
         self._owns_http = http_client is None
         self._http = http_client or http_class(
             timeout=self._settings.timeout,
@@ -136,6 +157,8 @@ class _BaseClient(Generic[H]):
             trust_env=_trust_env(self._settings),
         )
         self._generated: AuthenticatedClient | None = None
+        # httpcore's DEBUG records show response headers: scrub the token out of them while we live.
+        self._unhide: Callable[[], object] = weakref.finalize(self, LOG_SCRUBBER.hide(self._settings.token))
 
     @property
     def generated_client(self) -> AuthenticatedClient:
@@ -187,6 +210,7 @@ class _BaseClient(Generic[H]):
             started=self._clock(),
             rng=self._rng,
             progress=progress or self._progress,
+            throttle=self._throttle,
         )
 
     def _sync_job(
@@ -212,15 +236,20 @@ class _BaseClient(Generic[H]):
             window_days=self._settings.window_days,
             source=source,
         )
-        run = Run(
-            self._settings,
-            job.windows,
-            workspace_id=workspace_id,
-            url_id=url_id,
-            started=self._clock(),
-            rng=self._rng,
-            progress=self._progress,
-        )
+        try:
+            run = Run(
+                self._settings,
+                job.windows,
+                workspace_id=workspace_id,
+                url_id=url_id,
+                started=self._clock(),
+                rng=self._rng,
+                progress=self._progress,
+                throttle=self._throttle,
+            )
+        except BaseException as exc:
+            job.finish(exc)  # releases the folder's lock
+            raise
         return job, run
 
     def _build(
@@ -237,7 +266,13 @@ class _BaseClient(Generic[H]):
             kwargs["method"],
             self._url,
             json=kwargs["json"],
-            headers={**kwargs["headers"], **self._settings.headers(), "Accept-Encoding": ACCEPT_ENCODING},
+            headers={
+                **kwargs["headers"],
+                **self._settings.headers(),
+                "User-Agent": self._user_agent,
+                "Accept-Encoding": ACCEPT_ENCODING,
+                **self._host_header,
+            },
             timeout=httpx.Timeout(timeout),
             extensions={"trace": trace},
         )
@@ -245,12 +280,34 @@ class _BaseClient(Generic[H]):
     def _generated_client(self) -> AuthenticatedClient:
         s = self._settings
         return AuthenticatedClient(
-            base_url=s.base_url,
+            base_url=self._connect_base,
             token=s.token,
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT, **self._host_header},
             timeout=httpx.Timeout(s.timeout),
             follow_redirects=False,
+            httpx_args={"trust_env": _trust_env(s)},  # the facade's proxy policy, not httpx's default
         )
+
+
+def _base_url_of(base_url: str | None, http_client: httpx.Client | httpx.AsyncClient | None) -> str | None:
+    """``base_url``, else the ``base_url`` of the user's own ``http_client`` (if it has one), else None
+    (then ``SHORTPEN_BASE_URL`` or the environment's host). Both given and different: an error."""
+    theirs = str(http_client.base_url).rstrip("/") if http_client is not None else ""
+    if not theirs:
+        return base_url
+    if base_url is not None and base_url.rstrip("/") != theirs:
+        raise InvalidArgumentError(
+            f"base_url {base_url!r} differs from http_client.base_url {theirs!r}: pass one of them"
+        )
+    return theirs
+
+
+def _user_agent(http_client: httpx.Client | httpx.AsyncClient | None) -> str:
+    """Ours, after the user's own ``User-Agent`` when their ``http_client`` sets one (not httpx's)."""
+    theirs = http_client.headers.get("user-agent", "") if http_client is not None else ""
+    if not theirs or theirs.startswith("python-httpx/"):
+        return USER_AGENT
+    return f"{theirs} {USER_AGENT}"
 
 
 def _trust_env(settings: Settings) -> bool:
@@ -286,6 +343,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
         http_client: httpx.Client | None = None,
@@ -304,6 +362,7 @@ class ShortPen(_BaseClient[httpx.Client]):
             window_days=window_days,
             max_concurrency=max_concurrency,
             max_requests=max_requests,
+            max_requests_per_second=max_requests_per_second,
             max_response_bytes=max_response_bytes,
             max_buffered_bytes=max_buffered_bytes,
             http_client=http_client,
@@ -319,6 +378,7 @@ class ShortPen(_BaseClient[httpx.Client]):
             self._http.close()
         if self._generated is not None:
             self._generated.get_httpx_client().close()
+        self._unhide()
 
     def __enter__(self) -> Self:
         return self
@@ -388,12 +448,13 @@ class ShortPen(_BaseClient[httpx.Client]):
         are fetched again and replaced. ``end`` defaults to yesterday (UTC). A sync that was killed
         resumes where it stopped: rerun it."""
         job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id)
-        started = time.perf_counter()
-        job.prepare()
-        if run.windows:
-            for batch in self._batches(run):
-                job.write(batch.window, batch.events)
-        return job.report(run, time.perf_counter() - started)
+        with job:  # holds the folder's lock; compacts the journal at the end
+            started = time.perf_counter()
+            job.prepare()
+            if run.windows:
+                for batch in self._batches(run):
+                    job.write(batch.window, batch.events)
+            return job.report(run, time.perf_counter() - started)
 
     def _batches(self, run: Run) -> Iterator[Batch]:
         """The planned windows' events in date order, fetching up to ``max_concurrency`` at once."""
@@ -422,10 +483,13 @@ class ShortPen(_BaseClient[httpx.Client]):
         io = IOThreads(2 * workers)  # twice as many: an attempt given up on may hold one for a while
 
         def fill() -> None:
-            while budget.may_start(_held(pending)) and (planned := next(windows, None)) is not None:
+            while (
+                budget.may_start(_held(pending), run.concurrency)
+                and (planned := next(windows, None)) is not None
+            ):
                 index, window = planned
                 held = Held()
-                decode = functools.partial(_decode_window, convert, from_body)
+                decode = functools.partial(_decode_window, convert, from_body, self._settings.token)
                 turn = functools.partial(decoder.run, index)
                 future = pool.submit(self._fetch_window, control, io, window, held, decode, turn)
                 pending.append(_InFlight(window, held, future))
@@ -502,7 +566,7 @@ class ShortPen(_BaseClient[httpx.Client]):
             response, body = within(io, step.timeout, receive, window, control, exchange)
             status = response.status_code
             if status != 200:  # interpret raises the status's error: known now, not on the decoding turn
-                interpret(response, body.finish(), window)
+                interpret(response, body.finish(), window, self._settings.token)
             events = turn(functools.partial(decode, response, body, window))
         except (httpx.TransportError, ShortPenError) as exc:
             held.drop(exchange)
@@ -575,6 +639,7 @@ def _as_is(events: list[Event]) -> list[Event]:
 def _decode_window(
     convert: Callable[[list[Event]], C],
     from_body: Callable[[bytes], C | None] | None,
+    secret: str,
     response: httpx.Response,
     body: Body,
     window: Window,
@@ -585,7 +650,7 @@ def _decode_window(
         converted = from_body(content)
         if converted is not None:
             return converted
-    return convert(interpret(response, content, window))
+    return convert(interpret(response, content, window, secret))
 
 
 _Received = tuple[httpx.Response, Body]
@@ -607,6 +672,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         window_days: int = DEFAULT_WINDOW_DAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
+        max_requests_per_second: float | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
         http_client: httpx.AsyncClient | None = None,
@@ -625,6 +691,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             window_days=window_days,
             max_concurrency=max_concurrency,
             max_requests=max_requests,
+            max_requests_per_second=max_requests_per_second,
             max_response_bytes=max_response_bytes,
             max_buffered_bytes=max_buffered_bytes,
             http_client=http_client,
@@ -640,6 +707,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             await self._http.aclose()
         if self._generated is not None:
             await self._generated.get_async_httpx_client().aclose()
+        self._unhide()
 
     async def __aenter__(self) -> Self:
         return self
@@ -702,14 +770,23 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         url_id: int | None = None,
     ) -> SyncReport:
         """Like ``ShortPen.sync``; files are written in a worker thread, off the event loop."""
-        job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id)
-        started = time.perf_counter()
-        await asyncio.to_thread(job.prepare)
-        if run.windows:
-            async with contextlib.aclosing(self._batches(run)) as batches:
-                async for batch in batches:
-                    await asyncio.to_thread(job.write, batch.window, batch.events)
-        return job.report(run, time.perf_counter() - started)
+        # In a thread too: planning takes the folder's lock and hashes the days it keeps.
+        job, run = await asyncio.to_thread(
+            self._sync_job, start, end, output_dir, lookback_days, format, workspace_id, url_id
+        )
+        try:  # the folder's lock is held until job.finish, which compacts the journal
+            started = time.perf_counter()
+            await asyncio.to_thread(job.prepare)
+            if run.windows:
+                async with contextlib.aclosing(self._batches(run)) as batches:
+                    async for batch in batches:
+                        await asyncio.to_thread(job.write, batch.window, batch.events)
+            report = job.report(run, time.perf_counter() - started)
+        except BaseException as exc:
+            await asyncio.to_thread(job.finish, exc)
+            raise
+        await asyncio.to_thread(job.finish)
+        return report
 
     async def _batches(self, run: Run) -> AsyncGenerator[Batch]:
         """The planned windows' events in date order, fetching up to ``max_concurrency`` windows at
@@ -721,7 +798,10 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         pending: collections.deque[_InFlight[asyncio.Task[list[Event]]]] = collections.deque()
 
         def fill() -> None:
-            while budget.may_start(_held(pending)) and (window := next(windows, None)) is not None:
+            while (
+                budget.may_start(_held(pending), run.concurrency)
+                and (window := next(windows, None)) is not None
+            ):
                 held = Held()
                 task = asyncio.ensure_future(self._fetch_window(control, window, held))
                 pending.append(_InFlight(window, held, task))
@@ -769,7 +849,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             except TimeoutError:
                 raise attempt_timed_out(step.timeout, exchange.phase, window) from None
             status = response.status_code
-            events = interpret(response, body.finish(), window)
+            events = interpret(response, body.finish(), window, self._settings.token)
         except (httpx.TransportError, ShortPenError) as exc:
             held.drop(exchange)
             now = self._clock()

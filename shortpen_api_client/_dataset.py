@@ -1,40 +1,73 @@
-"""The storage half of a resumable sync: one file per day in a Hive-partitioned folder, plus a manifest.
+"""The storage half of a resumable sync: one file per day in a Hive-partitioned folder, plus its records.
 
 Layout (what Spark, DuckDB, BigQuery and ``pyarrow.dataset`` read natively)::
 
     output_dir/
       _manifest.json                      which days are complete, and how they were fetched
+      _journal.jsonl                      the days recorded since the manifest was last written
+      _sync.lock                          the writer's lock (one sync per folder at a time)
       date=2025-01-01/part-0.parquet      that day's events (or part-0.jsonl / part-0.csv)
       date=2025-01-02/part-0.parquet
 
 The day lives in the path only: no ``date`` column is added to the files (readers derive it from the
-``date=`` directory). Everything that is not data starts with ``_`` or ``.`` (the manifest, the writers'
-temporary files), which dataset readers skip.
+``date=`` directory). Everything that is not data starts with ``_`` or ``.`` (the manifest, journal and
+lock, the writers' temporary files), which dataset readers skip.
 
-Crash safety, in order: a day's file is written atomically (``_export``: temporary file, fsync,
-``os.replace``) and only THEN recorded in the manifest, itself replaced atomically. A process killed
-in between leaves a file the manifest does not know (or knows with another size): that day is not
-complete, so the next :meth:`Dataset.plan` fetches it again and the new file replaces it. A day's file
-always holds one complete fetch of that day, so a rerun never duplicates or loses an event.
+One writer per folder: a sync opens its dataset with ``lock=True``, which takes an exclusive lock on
+``_sync.lock`` (:mod:`._lock`) before it reads the records or sweeps temporary files, and holds it
+until :meth:`Dataset.close`. A second sync on the folder fails at once with ``DatasetLockedError``.
+The lock is the kernel's: it goes with the process, however the process ends.
+
+The records are not trusted blindly. A day is complete only when its file is where the day says it
+is (``date=<day>/part-0.<format>``: the path is derived from the day, never read from the records, and
+neither the day's directory nor its file may be a symlink, so nothing outside the folder is read),
+is a regular file, and has the recorded size and SHA-256. Anything else (a file zeroed or edited in
+place, another day's file, a record whose ``path`` is not the derived one) is not complete, and is
+fetched again. Hashing costs a read of each day kept: measured with a warm page cache, about
+1.7 s per GB, so 0.9 s for a year of 100k-click days in Parquet (1.5 MB a day), about 20 s in JSONL.
+
+Crash safety, in order (each step durable before the next starts):
+
+1. each day of a window: its file written atomically (``_export``: temporary file, fsync,
+   ``os.replace``, fsync of the day's directory); the days of a window are written concurrently,
+   and all of them have finished before step 2;
+2. the window's records: one append to the journal, fsync'd (when the journal is created, the
+   folder is fsync'd too);
+3. when the sync ends: the manifest, rewritten atomically with every record (temporary file, fsync,
+   ``os.replace``, fsync of the folder), then the journal removed (fsync of the folder); see
+   :mod:`._manifest`.
+
+A process killed anywhere in between leaves a file the
+records do not know (or know with another hash), or a journal with a torn last line, which is
+ignored: that day is not complete, so the next :meth:`Dataset.plan` fetches it again and the new file
+replaces it. A day's file always holds one complete fetch of that day, so a rerun never duplicates or
+loses an event.
+
+The columns are those of the schema the dataset is opened with (the spec's, ``_schema.EVENT``); the
+records keep the schema the files were written with, and opening a folder written under another
+one checks that the files can go on together (:mod:`._dataset_schema`): new fields become columns of
+the files written from then on, a removed, renamed or retyped field is a ``DatasetSchemaError``.
 
 A day with no events is recorded as complete and gets a file with no rows (an empty JSONL file, a CSV
 header, a Parquet file with the schema), so "fetched, no clicks" and "not fetched yet" look different
 to readers too.
-
-One writer per ``output_dir`` at a time: two concurrent syncs into one folder would race on the manifest.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
+import logging
+import os
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from types import TracebackType
+from typing import Any, Final
 
-import attrs
-
+from ._dataset_schema import CURRENT, DatasetSchema, check_resume
 from ._export import (
     Event,
     import_pyarrow,
@@ -43,92 +76,48 @@ from ._export import (
     resolve_format,
     write_bytes_atomically,
 )
+from ._lock import FolderLock
+from ._manifest import JOURNAL_NAME, MANIFEST_NAME, DayRecord, Manifest, ManifestError
 from ._schema import TIMESTAMP
 from .errors import InvalidArgumentError
 
-MANIFEST_NAME: Final = "_manifest.json"
-MANIFEST_VERSION: Final = 1
-_LATEST_OFFSET: Final = timezone(timedelta(hours=-12))  # the last place on Earth where a day ends
+__all__ = [
+    "JOURNAL_NAME",
+    "MANIFEST_NAME",
+    "Dataset",
+    "DayRecord",
+    "ManifestError",
+    "split_by_day",
+    "utc_offsets",
+]
 
+logger = logging.getLogger("shortpen_api_client")
 
-class ManifestError(InvalidArgumentError):
-    """The dataset's manifest cannot be used: unreadable, corrupt, or written for another format."""
-
-
-@attrs.frozen
-class DayRecord:
-    """What the manifest knows about one day's file."""
-
-    day: date
-    path: str
-    """The file, relative to the dataset folder, with ``/`` separators."""
-    events: int
-    bytes: int
-    fetched_at: datetime
-    """When the day was fetched (UTC)."""
-    utc_offsets: tuple[str, ...]
-    """The account's UTC offsets seen in the day's ``created_at`` values (two on a DST change day)."""
-    client_version: str
-    spec_sha256: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "events": self.events,
-            "bytes": self.bytes,
-            "fetched_at": self.fetched_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "utc_offsets": list(self.utc_offsets),
-            "client_version": self.client_version,
-            "spec_sha256": self.spec_sha256,
-        }
-
-    @classmethod
-    def from_json(cls, day: str, value: Any) -> DayRecord:
-        """Parse one manifest entry; ``ValueError``/``TypeError``/``KeyError`` if it is malformed."""
-        if not isinstance(value, dict):
-            raise TypeError(f"entry for {day} is not an object")
-        fetched_at = datetime.fromisoformat(_typed(value, "fetched_at", str))
-        if fetched_at.tzinfo is None:
-            raise ValueError(f"entry for {day}: fetched_at has no UTC offset")
-        offsets = _typed(value, "utc_offsets", list)
-        if not all(isinstance(offset, str) for offset in offsets):
-            raise TypeError(f"entry for {day}: utc_offsets must be strings")
-        return cls(
-            day=date.fromisoformat(day),
-            path=_typed(value, "path", str),
-            events=_typed(value, "events", int),
-            bytes=_typed(value, "bytes", int),
-            fetched_at=fetched_at.astimezone(UTC),
-            utc_offsets=tuple(offsets),
-            client_version=_typed(value, "client_version", str),
-            spec_sha256=_typed(value, "spec_sha256", str),
-        )
-
-    def day_end(self) -> datetime:
-        """The (latest) instant this day ends, from its offsets; for a day without events, at UTC-12."""
-        offsets = [_parse_offset(offset) for offset in self.utc_offsets] or [_LATEST_OFFSET]
-        return max(datetime.combine(self.day + timedelta(days=1), time(), tzinfo=tz) for tz in offsets)
-
-
-T = TypeVar("T")
-
-
-def _typed(mapping: dict[str, Any], key: str, kind: type[T]) -> T:
-    value = mapping[key]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise TypeError(f"{key!r} must be a {kind.__name__}, not {value!r}")
-    return value
+DAY_WRITERS: Final = 8
+"""Days of a window written at once, each in a thread. Their fsyncs overlap (the filesystem commits
+them together): 8 writers made a window of empty days about 5 times faster than one day at a time."""
 
 
 class Dataset:
-    """A day-partitioned dataset in ``output_dir``; one file per day, a manifest of complete days.
+    """A day-partitioned dataset in ``output_dir``; one file per day, records of the complete days.
 
-    Opening it reads the manifest if there is one; a manifest that is unreadable, corrupt or written
-    for another format raises :class:`ManifestError` naming the file (nothing is started over).
+    Opening it reads the records (manifest, then journal); records that are unreadable, corrupt or
+    written for another format raise :class:`ManifestError` naming the file (nothing is started over),
+    and files written under an event schema that ``schema`` cannot continue raise
+    ``DatasetSchemaError`` (see :mod:`._dataset_schema`).
+    With ``lock=True`` (a sync) it first creates the folder and takes the writer's lock, failing at
+    once with ``DatasetLockedError`` if another writer holds it; :meth:`close` (or leaving a ``with``
+    block) compacts the journal into the manifest and releases the lock.
     """
 
     def __init__(
-        self, output_dir: Path | str, *, format: str = "parquet", source: dict[str, Any] | None = None
+        self,
+        output_dir: Path | str,
+        *,
+        format: str = "parquet",
+        source: dict[str, Any] | None = None,
+        lock: bool = False,
+        schema: DatasetSchema = CURRENT,
     ) -> None:
         self.path: Final = Path(output_dir)
         self.format: Final = resolve_format(Path(f"part-0.{format}"), format)
@@ -137,9 +126,39 @@ class Dataset:
         self.manifest_path: Final = self.path / MANIFEST_NAME
         self.source: Final = source
         """What the data is of (API host, workspace, link): a folder holds one source's clicks only."""
+        self.schema: Final = schema
+        """The event schema the files are written with (this client's spec, unless a test says)."""
         if self.path.exists() and not self.path.is_dir():
-            raise InvalidArgumentError(f"dataset folder {str(self.path)!r} is not a directory")
-        self._days = self._load_manifest()
+            raise InvalidArgumentError(
+                f"dataset folder {str(self.path)!r} is not a directory",
+                argument="output_dir",
+                value=output_dir,
+            )
+        self.lock: Final = FolderLock(self.path)
+        self._writers: ThreadPoolExecutor | None = None
+        self._empty_file: tuple[bytes, str] | None = None  # an empty day's file and its SHA-256
+        if lock:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.lock.acquire_lock()
+        try:
+            self._manifest = Manifest(self.path, format=self.format, source=source)
+            recorded = self._manifest.schema
+            changes = check_resume(self.path, recorded, self._manifest.records.values(), schema)
+        except BaseException:
+            self.lock.release_lock()
+            raise
+        self.schema_changes: Final = changes
+        """How ``schema`` differs from the one the files were written with (accepted changes)."""
+        self._manifest.schema = schema  # recorded with the first day written
+        for day, record in self._manifest.records.items():
+            if record.path != self._relative_path(day):
+                logger.warning(
+                    "dataset %s: the record of %s names %r, not %r: the day is not complete",
+                    self.path,
+                    day,
+                    record.path,
+                    self._relative_path(day),
+                )
 
     def day_path(self, day: date) -> Path:
         return self.path / self._relative_path(day)
@@ -149,20 +168,20 @@ class Dataset:
 
     @property
     def records(self) -> dict[date, DayRecord]:
-        """The manifest's days, in date order (a copy)."""
-        return dict(sorted(self._days.items()))
+        """The recorded days, in date order (a copy)."""
+        return dict(sorted(self._manifest.records.items()))
+
+    def is_complete(self, day: date) -> bool:
+        """Whether ``day``'s file is the one recorded: at the derived path, a regular file (no symlink
+        on the way), with the recorded size and SHA-256."""
+        record = self._manifest.records.get(day)
+        if record is None or record.sha256 is None or record.path != self._relative_path(day):
+            return False
+        return _file_matches(self.day_path(day), size=record.bytes, sha256=record.sha256)
 
     def complete_days(self) -> set[date]:
-        """Days recorded in the manifest whose file is there with the recorded size."""
-        complete = set()
-        for day, record in self._days.items():
-            try:
-                size = (self.path / record.path).stat().st_size
-            except FileNotFoundError:
-                continue
-            if size == record.bytes:
-                complete.add(day)
-        return complete
+        """The recorded days whose file is the one recorded (see :meth:`is_complete`)."""
+        return {day for day in self._manifest.records if self.is_complete(day)}
 
     def plan(self, start: date, end: date, *, lookback_days: int) -> list[date]:
         """The days of [start, end] a sync must (re)fetch, in ascending order.
@@ -170,22 +189,29 @@ class Dataset:
         A day is fetched when it is not complete (never fetched, file missing or not the one
         recorded), when it is one of the last ``lookback_days`` days of the range, or when its last
         fetch was less than ``lookback_days`` days after the day ended (so a day fetched while clicks
-        could still arrive is refetched by a later run, even one that skipped some days).
+        could still arrive is refetched by a later run, even one that skipped some days). Only the
+        days it would skip are checked (hashed).
         """
         if start > end:
-            raise InvalidArgumentError(f"start {start} is after end {end}")
+            raise InvalidArgumentError(f"start {start} is after end {end}", argument="start", value=start)
         if lookback_days < 0:
-            raise InvalidArgumentError(f"lookback_days must be 0 or more, not {lookback_days}")
-        complete = self.complete_days()
+            raise InvalidArgumentError(
+                f"lookback_days must be 0 or more, not {lookback_days}",
+                argument="lookback_days",
+                value=lookback_days,
+            )
         settle = timedelta(days=lookback_days)
         lookback_after = end - timedelta(days=lookback_days)
+        records = self._manifest.records
         days = []
         day = start
         while day <= end:
+            record = records.get(day)
             if (
-                day not in complete
+                record is None
                 or day > lookback_after
-                or self._days[day].fetched_at < self._days[day].day_end() + settle
+                or record.fetched_at < record.day_end() + settle
+                or not self.is_complete(day)
             ):
                 days.append(day)
             day += timedelta(days=1)
@@ -215,99 +241,136 @@ class Dataset:
         spec_sha256: str,
     ) -> list[DayRecord]:
         """Replace each day's file with its events (all of that day), then record them all as complete
-        with one manifest write (a sync calls this once per window, not once per day).
+        with one journal append (a sync calls this once per window, not once per day). The days are
+        written concurrently (up to :data:`DAY_WRITERS`), and all of them are done before the append.
 
         Every event's ``created_at`` must be on its day (local date, as the server sent it); the
         offsets seen are recorded. ``fetched_at`` must be timezone-aware.
         """
         if fetched_at.tzinfo is None:
             raise ValueError("fetched_at must be timezone-aware")
-        records = []
         for day, events in days.items():
             _check_one_day(events, day)
+        fetched_at = fetched_at.astimezone(UTC)
+
+        def write(day: date, events: Sequence[Event]) -> DayRecord:
             target = self.day_path(day)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open_writer(target, self.format) as writer:
-                writer.write_batch(events)
-            records.append(
-                DayRecord(
-                    day=day,
-                    path=self._relative_path(day),
-                    events=writer.events,
-                    bytes=writer.bytes,
-                    fetched_at=fetched_at.astimezone(UTC),
-                    utc_offsets=utc_offsets(events),
-                    client_version=client_version,
-                    spec_sha256=spec_sha256,
-                )
+            _day_directory(target.parent)
+            empty = self._empty_file
+            if not events and empty is not None:  # every empty day's file is the same bytes
+                write_bytes_atomically(target, empty[0])
+                count, size, sha256 = 0, len(empty[0]), empty[1]
+            else:
+                with open_writer(target, self.format, fields=self.schema.fields) as writer:
+                    writer.write_batch(events)
+                count, size, sha256 = writer.events, writer.bytes, _sha256(target)
+                if not events:
+                    self._empty_file = (target.read_bytes(), sha256)
+            return DayRecord(
+                day=day,
+                path=self._relative_path(day),
+                events=count,
+                bytes=size,
+                sha256=sha256,
+                fetched_at=fetched_at,
+                utc_offsets=utc_offsets(events),
+                client_version=client_version,
+                spec_sha256=spec_sha256,
             )
-        self._days.update((record.day, record) for record in records)
-        self._write_manifest()
+
+        if len(days) == 1:
+            records = [write(day, events) for day, events in days.items()]
+        else:
+            if self._writers is None:
+                self._writers = ThreadPoolExecutor(DAY_WRITERS, thread_name_prefix="shortpen-dataset")
+            futures = [self._writers.submit(write, day, events) for day, events in days.items()]
+            wait(futures)  # every day finished (written or failed) before anything is recorded or raised
+            records = [future.result() for future in futures]
+        self._manifest.append(records)
         return records
+
+    def compact(self) -> None:
+        """Fold the journal into the manifest (one atomic rewrite), if there is a journal."""
+        if self._manifest.has_journal:
+            self._manifest.compact()
+
+    def close(self) -> None:
+        """Compact the journal and release the writer's lock (if this object holds it)."""
+        try:
+            if self._writers is not None:
+                self._writers.shutdown()  # no day is being written once the lock is released
+                self._writers = None
+            self.compact()
+        finally:
+            self.lock.release_lock()
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     def remove_stale_temps(self) -> list[Path]:
         """Delete the temporary files writers killed mid-write (``kill -9``) left in the dataset.
 
-        Call it when a sync starts: dataset readers skip these files anyway, but they take space.
-        Only with no other writer on this folder (its temporary files would be deleted too).
+        A sync calls it when it starts, holding the folder's lock (so no other writer's file is
+        there). Dataset readers skip these files anyway, but they take space.
         """
-        removed = remove_stale_temps(self.manifest_path)
+        removed = remove_stale_temps(self.manifest_path, any_owner=True)
         if self.path.is_dir():
             for day_dir in sorted(self.path.glob("date=*")):
-                removed += remove_stale_temps(day_dir / f"part-0.{self.format}")
+                removed += remove_stale_temps(day_dir / f"part-0.{self.format}", any_owner=True)
         return removed
 
-    def _write_manifest(self) -> None:
-        manifest = {
-            "manifest_version": MANIFEST_VERSION,
-            "format": self.format,
-            "source": self.source,
-            "days": {day.isoformat(): record.to_json() for day, record in sorted(self._days.items())},
-        }
-        write_bytes_atomically(self.manifest_path, (json.dumps(manifest, indent=1) + "\n").encode())
 
-    def _load_manifest(self) -> dict[date, DayRecord]:
-        name = str(self.manifest_path)
-        try:
-            raw = self.manifest_path.read_bytes()
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            raise ManifestError(f"cannot read the dataset manifest {name}: {exc}") from exc
-        try:
-            manifest = json.loads(raw)
-            if not isinstance(manifest, dict):
-                raise TypeError("not a JSON object")
-            version = manifest.get("manifest_version")
-            if version != MANIFEST_VERSION:
-                raise ValueError(
-                    f"unknown manifest_version {version!r} (this client reads {MANIFEST_VERSION})"
-                )
-            days = _typed(manifest, "days", dict)
-            records = {
-                date.fromisoformat(day): DayRecord.from_json(day, value) for day, value in days.items()
-            }
-            fmt = _typed(manifest, "format", str)
-            source = manifest.get("source")
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ManifestError(
-                f"the dataset manifest {name} is corrupt ({exc}); fix or remove it to fetch every day again"
-            ) from exc
-        if fmt != self.format:
-            raise ManifestError(
-                f"the dataset manifest {name} is for format {fmt!r}, not {self.format!r}: "
-                f"use format={fmt!r} or another folder"
-            )
-        if self.source is not None and source is not None and source != self.source:
-            raise ManifestError(
-                f"the dataset in {self.path} holds the clicks of {_describe(source)}, not of "
-                f"{_describe(self.source)}: use another folder (mixing them would corrupt both)"
-            )
-        return records
+def _day_directory(directory: Path) -> None:
+    """Create a day's directory, or check that it is one (a symlink is refused: never followed)."""
+    try:
+        mode = os.lstat(directory).st_mode
+    except FileNotFoundError:
+        directory.mkdir(parents=True, exist_ok=True)
+        return
+    if not stat.S_ISDIR(mode):
+        raise InvalidArgumentError(
+            f"cannot write the dataset day {str(directory)!r}: it is not a directory "
+            "(a symlink is never followed); remove it"
+        )
 
 
-def _describe(source: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={value}" for key, value in source.items())
+def _open_regular(path: Path) -> int | None:
+    """A read-only descriptor on ``path`` if its directory and itself are no symlinks and it is a
+    regular file; None otherwise (missing, a symlink, a FIFO: never blocks, never follows)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(path.parent).st_mode):
+            return None
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+def _file_matches(path: Path, *, size: int, sha256: str) -> bool:
+    fd = _open_regular(path)
+    if fd is None:
+        return False
+    with os.fdopen(fd, "rb") as file:
+        if os.fstat(file.fileno()).st_size != size:
+            return False
+        return hashlib.file_digest(file, "sha256").hexdigest() == sha256
+
+
+def _sha256(path: Path) -> str:
+    fd = _open_regular(path)
+    if fd is None:  # pragma: no cover - the file was just written, under the folder's lock
+        raise InvalidArgumentError(f"the dataset file {str(path)!r} vanished while it was being recorded")
+    with os.fdopen(fd, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def split_by_day(events: Iterable[Event], days: Iterable[date]) -> dict[date, list[Event]]:
@@ -365,10 +428,3 @@ def _format_offset(offset: timedelta) -> str:
     seconds = (abs(offset) - timedelta(minutes=minutes)).seconds
     text = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
     return f"{text}:{seconds:02d}" if seconds else text
-
-
-def _parse_offset(offset: str) -> timezone:
-    parsed = datetime.fromisoformat(f"2000-01-01T00:00:00{offset}").utcoffset()
-    if parsed is None:  # pragma: no cover - the text always carries an offset
-        raise ValueError(f"not a UTC offset: {offset!r}")
-    return timezone(parsed)

@@ -13,13 +13,13 @@ to ``AnalyticsEvent.from_dict`` of each, about twice as fast.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 import attrs
 
 from ._generated.models import AnalyticsEvent
+from ._redact import excerpt, scrub
 from ._schema import BY_NAME, EVENT_NAMES
 from .errors import (
     APIStatusError,
@@ -58,37 +58,34 @@ def loads(content: bytes) -> Any:
     return _loads(content)
 
 
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"'<>,;]+")
-
-
-def scrub(text: str) -> str:
-    """Server text with any bearer credential it echoes taken out (a proxy's error page may show the
-    request's headers). The client also removes its own token from every error (``_engine.redact``);
-    this catches it before an excerpt cuts it short."""
-    return _BEARER.sub(r"\1[redacted]", text)
-
-
-def _describe(content: bytes, content_type: str) -> str:
-    """A short, safe description of a body that is not what we expected."""
+def _describe(content: bytes, content_type: str, secret: str | None) -> str:
+    """A short, safe description of a body that is not what we expected (scrubbed, then cut)."""
     kind = content_type.split(";", 1)[0].strip() or "no content type"
-    head = scrub(content[:400].decode("utf-8", "replace")).replace("\n", " ").strip()[:80]
-    return f"{len(content)} bytes of {kind}, starting {head!r}" if content else f"an empty body ({kind})"
+    return (
+        f"{len(content)} bytes of {kind}, starting {excerpt(content, secret)!r}"
+        if content
+        else f"an empty body ({kind})"
+    )
 
 
-def decode_events(content: bytes, *, content_type: str = "", window: DateRange | None = None) -> list[Event]:
-    """The ``data`` list of a 200 ``AnalyticsResponse``; ``InvalidResponseError`` for anything else."""
+def decode_events(
+    content: bytes, *, content_type: str = "", window: DateRange | None = None, secret: str | None = None
+) -> list[Event]:
+    """The ``data`` list of a 200 ``AnalyticsResponse``; ``InvalidResponseError`` for anything else.
+    Server text quoted in the error has ``secret`` (the token) and bearer credentials taken out."""
     try:
         document = loads(content)
     except (JSONDecodeError, UnicodeDecodeError):
         raise InvalidResponseError(
-            f"a 200 response that is not valid JSON ({_describe(content, content_type)})", window=window
+            f"a 200 response that is not valid JSON ({_describe(content, content_type, secret)})",
+            window=window,
         ) from None
     if not isinstance(document, dict):
         raise InvalidResponseError(
             f"a 200 response whose JSON is a {type(document).__name__}, not the envelope", window=window
         )
     if document.get("success") is not True:
-        message = scrub(str(document.get("message") or "no message"))
+        message = scrub(str(document.get("message") or "no message"), secret)
         raise InvalidResponseError(
             f"a 200 response with success={document.get('success')!r}: {message}", window=window
         )
@@ -107,17 +104,19 @@ def status_error(
     content_type: str = "",
     retry_after: float | None = None,
     window: DateRange | None = None,
+    secret: str | None = None,
 ) -> APIStatusError:
-    """The exception for an error status, with the server's ``message`` when it sent the envelope."""
+    """The exception for an error status, with the server's ``message`` when it sent the envelope
+    (``secret``, the token, and bearer credentials taken out of whatever server text it quotes)."""
     message = None
     try:
         document = loads(content)
     except (JSONDecodeError, UnicodeDecodeError):
         document = None
     if isinstance(document, dict) and isinstance(document.get("message"), str) and document["message"]:
-        message = scrub(document["message"])
+        message = scrub(document["message"], secret)
     if message is None:
-        message = _describe(content, content_type)
+        message = _describe(content, content_type, secret)
     cls = _STATUS_ERRORS.get(status_code, ServerError if status_code >= 500 else APIStatusError)
     return cls(status_code, message, window=window, retry_after=retry_after)
 

@@ -8,13 +8,17 @@ stamped with the driver's clock. It reads no clock, waits on nothing and takes n
 ``ShortPen`` (threads) and ``AsyncShortPen`` (tasks) run exactly the same decisions and differ only
 in their I/O loop, and tests drive it with outcomes alone (``tests/test_engine.py``). Stopping is
 the driver's business: it simply stops sending. A ``Run`` is not thread-safe: a driver makes one
-step at a time into it (``ShortPen`` holds a lock around each).
+step at a time into it (``ShortPen`` holds a lock around each). Before each attempt the protocol
+asks the client's ``Throttle`` (``_throttle``, shared by the client's calls, with a lock of its own)
+when it may send, and tells it how the attempt went; the drivers launch at most ``Run.concurrency``
+windows at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import operator
 import random
 from collections.abc import Callable, Generator, Sequence
@@ -23,9 +27,10 @@ from typing import Any, Protocol, Self
 import attrs
 import httpx
 
-from . import _decode
+from . import _decode, _spec
 from ._generated.api.analytics import get_analytics
 from ._generated.models import AnalyticsRequest
+from ._redact import scrub
 from ._retry import (
     RetryPolicy,
     backoff,
@@ -35,6 +40,7 @@ from ._retry import (
     splits_at_once,
 )
 from ._schema import TIMESTAMP
+from ._throttle import Throttle, Ticket
 from ._version import __version__
 from ._windows import Window
 from .errors import (
@@ -54,7 +60,7 @@ logger = logging.getLogger("shortpen_api_client")
 # last-resort handler (the CLI's one-line errors stay one line).
 logger.addHandler(logging.NullHandler())
 
-USER_AGENT = f"shortpen-api-client/{__version__}"
+USER_AGENT = f"shortpen-api-client/{__version__} (spec {_spec.SPEC_VERSION})"
 Event = dict[str, Any]
 
 
@@ -72,6 +78,7 @@ class Settings:
     max_response_bytes: int
     max_buffered_bytes: int
     policy: RetryPolicy
+    max_requests_per_second: float | None = None
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", "User-Agent": USER_AGENT}
@@ -90,6 +97,10 @@ class Progress:
     retries: int
     splits: int
     elapsed: float
+    concurrency: int = 0
+    """Windows the client fetches at once now (it adapts to 429s; at most ``max_concurrency``)."""
+    rate: float | None = None
+    """Requests a second the client allows itself now; None: unpaced (no 429 yet, no maximum)."""
 
 
 @attrs.define(kw_only=True)
@@ -169,11 +180,14 @@ def request_kwargs(window: Window, workspace_id: int | None, url_id: int | None)
     return get_analytics._get_kwargs(body=body)
 
 
-def interpret(response: httpx.Response, content: bytes, window: Window) -> list[Event]:
-    """Events of a successful response; raises the matching ``ShortPenError`` otherwise."""
+def interpret(response: httpx.Response, content: bytes, window: Window, secret: str) -> list[Event]:
+    """Events of a successful response; raises the matching ``ShortPenError`` otherwise (with
+    ``secret``, the token, taken out of any server text it quotes before that text is cut)."""
     content_type = response.headers.get("content-type", "")
     if response.status_code == 200:
-        events = _decode.decode_events(content, content_type=content_type, window=window.as_tuple())
+        events = _decode.decode_events(
+            content, content_type=content_type, window=window.as_tuple(), secret=secret
+        )
         return ascending(events, window)
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     raise _decode.status_error(
@@ -182,6 +196,7 @@ def interpret(response: httpx.Response, content: bytes, window: Window) -> list[
         content_type=content_type,
         retry_after=retry_after,
         window=window.as_tuple(),
+        secret=secret,
     )
 
 
@@ -245,12 +260,11 @@ def attempt_timed_out(seconds: float, phase: str, window: Window) -> APITimeoutE
 
 
 def redact(error: ShortPenError, secret: str) -> ShortPenError:
-    """The error with ``secret`` taken out of its message: server text (an error page echoing the
-    request's headers, say) must not carry the token into an exception or a log."""
-    if secret and secret in str(error):
-        error.args = tuple(a.replace(secret, "[redacted]") if isinstance(a, str) else a for a in error.args)
-        if isinstance(error, APIStatusError):
-            error.message = error.message.replace(secret, "[redacted]")
+    """The error with ``secret`` (in any form ``_redact.scrub`` knows) taken out of its message: the
+    last guard before an exception or a log line (the decoder already scrubbed what it quoted)."""
+    error.args = tuple(scrub(a, secret) if isinstance(a, str) else a for a in error.args)
+    if isinstance(error, APIStatusError):
+        error.message = scrub(error.message, secret)
     return error
 
 
@@ -290,6 +304,7 @@ class Run:
         started: float,
         rng: random.Random | None = None,
         progress: Callable[[Progress], None] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.settings = settings
         self.workspace_id = workspace_id
@@ -304,6 +319,15 @@ class Run:
         )
         self.started = started
         self.deadline = None if settings.total_timeout is None else started + settings.total_timeout
+        self.throttle = throttle or Throttle(
+            max_concurrency=settings.max_concurrency, max_rate=settings.max_requests_per_second
+        )
+        """The client's rate control (shared by its calls), or this call's own."""
+
+    @property
+    def concurrency(self) -> int:
+        """Windows the drivers may fetch at once now (the throttle's; never a window split)."""
+        return self.throttle.concurrency
 
     def deadline_error(self, window: Window) -> APITimeoutError:
         return APITimeoutError(
@@ -328,7 +352,9 @@ class Run:
         policy = self.settings.policy
         too_large_streak = 0
         retries = 0
+        awake = -math.inf  # the time this window has slept until (an injected sleep may not move the clock)
         while True:
+            ticket, now, awake = yield from self._paced(window, now, awake)
             self._charge_request(window)
             outcome = yield Attempt(window, retries + 1, self._attempt_timeout(window, now))
             assert isinstance(outcome, Outcome)  # noqa: S101  (the drivers answer an Attempt so)
@@ -336,6 +362,7 @@ class Run:
             if outcome.error is not None:
                 redact(outcome.error, self.settings.token)
             self._log_attempt(window, retries + 1, outcome)
+            self._tell_throttle(window, ticket, outcome, max(now, awake))
             if outcome.error is None:
                 assert outcome.events is not None  # noqa: S101  (an Outcome holds events or an error)
                 return outcome.events, now
@@ -365,9 +392,47 @@ class Run:
                 policy.max_retries + 1,
                 _reason(error),
             )
+            awake = max(now, awake) + delay
             woke = yield Sleep(delay)
             assert isinstance(woke, Woke)  # noqa: S101  (the drivers answer a Sleep so)
             now = woke.at
+
+    def _paced(
+        self, window: Window, now: float, awake: float
+    ) -> Generator[Step, Sent, tuple[Ticket, float, float]]:
+        """Sleep until the client's throttle lets this window send (the hold after a 429, the pace);
+        the ticket, the driver's clock, and the time this window has slept until."""
+        at = max(now, awake)
+        ticket = self.throttle.acquire(at)
+        while True:
+            if ticket.at > at:
+                if self.deadline is not None and ticket.at >= self.deadline:
+                    raise self._give_up(window, None, self.deadline_error(window))
+                woke = yield Sleep(ticket.at - at)
+                assert isinstance(woke, Woke)  # noqa: S101  (the drivers answer a Sleep so)
+                now = woke.at
+                at = awake = max(now, ticket.at)
+            confirmed = self.throttle.confirm(ticket)
+            if confirmed == ticket:
+                return ticket, now, awake
+            ticket = confirmed
+
+    def _tell_throttle(self, window: Window, ticket: Ticket, outcome: Outcome, now: float) -> None:
+        """A success lets the client speed up again; a 429 slows the whole client down."""
+        error = outcome.error
+        if error is None:
+            change = self.throttle.succeeded(ticket, now)
+        elif isinstance(error, APIStatusError) and error.status_code == 429:
+            retry_after = error.retry_after
+            if retry_after is not None:
+                retry_after = min(retry_after, self.settings.policy.max_retry_after)
+            change = self.throttle.throttled(ticket, now, retry_after)
+        else:
+            return
+        if change is not None and change.cut:
+            logger.info("%s: %s", window, change)
+        elif change is not None:
+            logger.info("%s", change)
 
     def _attempt_timeout(self, window: Window, now: float) -> float:
         """Seconds the next attempt may take: ``timeout``, or less when the call's deadline is near."""
@@ -424,6 +489,7 @@ class Run:
         self.stats.add(windows_done=1, events=len(events))
         if self.progress is not None:
             stats = self.stats
+            limits = self.throttle.limits()
             self.progress(
                 Progress(
                     window=window,
@@ -435,6 +501,8 @@ class Run:
                     retries=stats.retries,
                     splits=stats.splits,
                     elapsed=now - self.started,
+                    concurrency=limits.concurrency,
+                    rate=limits.rate,
                 )
             )
 
@@ -445,7 +513,7 @@ def _reason(error: ShortPenError) -> str:
 
 
 class Budget:
-    """Which windows may start: up to ``max_concurrency`` in flight (fetched, not yet delivered),
+    """Which windows may start: up to ``concurrency`` in flight (fetched, not yet delivered),
     and only while they hold less than ``max_buffered_bytes`` of response between them, so that
     memory is bounded by bytes, not only by a count of windows. With none in flight, one always may.
 
@@ -459,11 +527,12 @@ class Budget:
         self._settings = settings
         self._per_day = 0.0
 
-    def may_start(self, in_flight: Sequence[tuple[Window, int]]) -> bool:
-        """``in_flight``: each window in flight, with the bytes it has received so far."""
+    def may_start(self, in_flight: Sequence[tuple[Window, int]], concurrency: int) -> bool:
+        """``in_flight``: each window in flight, with the bytes it has received so far;
+        ``concurrency``: how many may be in flight now (``Run.concurrency``: the throttle's)."""
         if not in_flight:
             return True
-        if len(in_flight) >= self._settings.max_concurrency:
+        if len(in_flight) >= concurrency:
             return False
         return self.held(in_flight) < self._settings.max_buffered_bytes
 

@@ -9,10 +9,20 @@
     writer.events, writer.bytes
 
 Everything is written to a temporary file beside ``output`` (same directory, so the final rename
-never crosses a filesystem), named ``.<output name>.<random hex>.tmp``. On success it is fsync'd and
-``os.replace``'d onto ``output`` (then the directory is fsync'd); on an exception or ``abort()`` it is
-removed and an existing ``output`` is left untouched. The leading ``.`` keeps the temporary file out of
-dataset readers (Spark, DuckDB, pyarrow skip hidden files; its ``.tmp`` suffix matches no data glob).
+never crosses a filesystem), named ``.<output name>.<writer's PID>.<random hex>.tmp``. On success it is
+fsync'd and ``os.replace``'d onto ``output`` (then the directory is fsync'd); on an exception or
+``abort()`` it is removed and an existing ``output`` is left untouched. The leading ``.`` keeps the
+temporary file out of dataset readers (Spark, DuckDB, pyarrow skip hidden files; its ``.tmp`` suffix
+matches no data glob). A process killed without a chance to clean up (``kill -9``; SIGTERM too, unless
+the program turns it into an exception as the ``shortpen`` command does) leaves its temporary file:
+:func:`remove_stale_temps` removes those whose PID is no longer a running process.
+
+What ``output`` may be: a new file, or an existing regular file, which is replaced. Anything else is
+refused with ``InvalidArgumentError`` before any file is created, and checked again just before the
+rename: a directory, a device, a FIFO or a socket (``/dev/null`` would become a regular file), and a
+symbolic link, to anything (the link would be replaced, not its target; pass the target's path). A
+replaced file keeps its permission bits, and its owner and group where the process may set them
+(as root, always); a new file gets 0o666 minus the umask, as ``open()`` would make it.
 
 What each format keeps of an event:
 
@@ -42,6 +52,7 @@ import json
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -50,7 +61,7 @@ from typing import Any, BinaryIO, Final, Protocol
 
 import attrs
 
-from ._schema import EVENT, EVENT_NAMES, TIMESTAMP, arrow_type
+from ._schema import EVENT, TIMESTAMP, Field, arrow_type
 from ._spec import SPEC_SHA256
 from ._version import __version__
 from .errors import InvalidArgumentError
@@ -67,43 +78,104 @@ PARQUET_INSTALL_HINT: Final = 'pip install "shortpen-api-client[parquet]"'
 
 
 def resolve_format(output: Path, format: str | None) -> str:
-    """The format to write ``output`` in: ``format`` if given, else the suffix; ``ValueError`` if neither."""
+    """The format to write ``output`` in: ``format`` if given, else the suffix.
+
+    ``InvalidArgumentError`` for an unknown format, for neither a format nor a known suffix, and for
+    a format that contradicts a known suffix (``m.csv`` written as Parquet); a suffix that names no
+    format (``clicks.data``) takes any.
+    """
     allowed = ", ".join(FORMATS)
+    suffix = output.suffix.lower().removeprefix(".")
     if format is not None:
-        if format.lower() not in FORMATS:
-            raise InvalidArgumentError(f"unknown export format {format!r}: expected one of {allowed}")
-        return format.lower()
-    suffix = output.suffix.lower().lstrip(".")
+        fmt = format.lower() if isinstance(format, str) else format
+        if fmt not in FORMATS:
+            raise InvalidArgumentError(
+                f"format must be one of {allowed}, got {format!r}", argument="format", value=format
+            )
+        if suffix in FORMATS and suffix != fmt:
+            raise InvalidArgumentError(
+                f"format {fmt} contradicts the suffix of {output.name!r}: name the file "
+                f"{output.with_suffix('.' + fmt).name!r}, or choose {suffix}",
+                argument="format",
+                value=format,
+            )
+        return str(fmt)
     if suffix not in FORMATS:
         raise InvalidArgumentError(
-            f"cannot tell the export format from {output.name!r}: "
-            f"use a .jsonl, .csv or .parquet suffix, or pass format= (one of {allowed})"
+            f"format is needed: {output.name!r} does not end in .jsonl, .csv or .parquet "
+            f"(choose one of {allowed}, or name the file so)",
+            argument="format",
         )
     return suffix
 
 
+def output_path(output: Path | str, format: str | None = None) -> Path:
+    """``output`` as a path, refused with ``InvalidArgumentError`` when it names a directory: an
+    existing one, ``.`` or ``..``, or a name ending with a separator (``dir.csv/``, which ``Path``
+    would quietly drop)."""
+    raw = os.fspath(output)
+    path = Path(raw)
+    fmt = format.lower() if isinstance(format, str) and format.lower() in FORMATS else "parquet"
+    example = f"clicks.{fmt}"
+    if not raw:
+        raise InvalidArgumentError(
+            f"output is empty: give a file name, such as {example!r}", argument="output", value=output
+        )
+    if raw.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        what = "names a directory (it ends with a separator)"
+    elif path.name in ("", ".", "..") or _is_directory(path):
+        what = "is a directory"
+    else:
+        return path
+    raise InvalidArgumentError(
+        f"output {raw!r} {what}: an export writes one file; give its name, such as {str(path / example)!r}",
+        argument="output",
+        value=output,
+    )
+
+
+def _is_directory(path: Path) -> bool:
+    """Whether ``path`` is a directory itself (a symlink to one is not: :func:`existing_output` refuses it)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def open_writer(
-    output: Path | str, format: str | None = None, *, row_group_rows: int = ROW_GROUP_ROWS
+    output: Path | str,
+    format: str | None = None,
+    *,
+    row_group_rows: int = ROW_GROUP_ROWS,
+    fields: Sequence[Field] = EVENT,
 ) -> EventWriter:
     """Start an atomic export to ``output``: check everything first, then create the temporary file.
 
-    Raises ``ValueError`` for an unknown format, a missing parent directory or an ``output`` that is a
-    directory, and ``ImportError`` naming the ``parquet`` extra when Parquet is asked for without
-    pyarrow; in every case before any file is created.
+    Raises ``ValueError`` for an unknown format, a format that contradicts the suffix, an ``output``
+    that names a directory (see :func:`output_path`), a missing parent directory or an ``output`` that
+    exists and is not a regular file (a directory, a device, a FIFO, a socket, or a symlink), and
+    ``ImportError`` naming the ``parquet`` extra when Parquet is asked for without pyarrow; in every
+    case before any file is created. ``fields`` are the columns of CSV and
+    Parquet (a dataset passes the schema it writes; everything else, the spec's).
     """
-    path = Path(output)
+    path = output_path(output, format)
     fmt = resolve_format(path, format)
     if row_group_rows < 1:
-        raise InvalidArgumentError(f"row_group_rows must be at least 1, not {row_group_rows}")
+        raise InvalidArgumentError(
+            f"row_group_rows must be at least 1, not {row_group_rows}",
+            argument="row_group_rows",
+            value=row_group_rows,
+        )
     if not path.parent.is_dir():
         raise InvalidArgumentError(
-            f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist"
+            f"output {str(path)!r} cannot be written: directory {str(path.parent)!r} does not exist",
+            argument="output",
+            value=output,
         )
-    if path.is_dir():
-        raise InvalidArgumentError(f"cannot write {str(path)!r}: it is a directory")
+    existing_output(path)
     if fmt == "parquet":
         import_pyarrow()
-    return EventWriter(path, fmt, row_group_rows=row_group_rows)
+    return EventWriter(path, fmt, row_group_rows=row_group_rows, fields=fields)
 
 
 class EventWriter:
@@ -113,7 +185,14 @@ class EventWriter:
     commit, :attr:`events` is the number of events written and :attr:`bytes` the file's size.
     """
 
-    def __init__(self, output: Path, format: str, *, row_group_rows: int = ROW_GROUP_ROWS) -> None:
+    def __init__(
+        self,
+        output: Path,
+        format: str,
+        *,
+        row_group_rows: int = ROW_GROUP_ROWS,
+        fields: Sequence[Field] = EVENT,
+    ) -> None:
         self.path: Final = output
         self.format: Final = format
         self.events = 0
@@ -121,7 +200,7 @@ class EventWriter:
         self._state = "open"
         self._temp = AtomicFile(output)
         try:
-            self._sink = _make_sink(format, self._temp.file, row_group_rows=row_group_rows)
+            self._sink = _make_sink(format, self._temp.file, row_group_rows=row_group_rows, fields=fields)
         except BaseException:
             self._temp.abort()
             raise
@@ -235,18 +314,44 @@ _TEMP_SUFFIX: Final = ".tmp"
 
 
 def _temp_name(target: Path) -> str:
-    return f".{target.name}.{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+    return f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+
+
+def existing_output(target: Path) -> os.stat_result | None:
+    """The status of the regular file at ``target``, or None if there is none; ``InvalidArgumentError``
+    naming ``target`` if something else is there (a symlink is refused, never followed)."""
+    try:
+        status = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    mode = status.st_mode
+    if stat.S_ISREG(mode):
+        return status
+    if stat.S_ISDIR(mode):
+        raise InvalidArgumentError(f"cannot write {str(target)!r}: it is a directory")
+    if stat.S_ISLNK(mode):
+        raise InvalidArgumentError(
+            f"cannot write {str(target)!r}: it is a symbolic link (never followed nor replaced); "
+            "pass the path of the file it points to"
+        )
+    raise InvalidArgumentError(
+        f"cannot write {str(target)!r}: it exists and is not a regular file (a device, FIFO or socket)"
+    )
 
 
 class AtomicFile:
     """A new temporary file beside ``target``; :meth:`commit` fsyncs it and renames it onto ``target``.
 
-    Created with ``O_EXCL`` and mode 0o666 minus the umask, so the output gets the usual permissions
-    (``tempfile.mkstemp`` would make it 0o600).
+    Created with ``O_EXCL`` and mode 0o666 minus the umask, so a new output gets the usual permissions
+    (``tempfile.mkstemp`` would make it 0o600). When ``target`` is an existing regular file, the
+    temporary file takes its permission bits, owner and group first (``fchown`` needs root to give
+    the file to another user: without the right, the file stays the writer's, as any replaced file
+    does); anything else at ``target`` is refused (see :func:`existing_output`).
     """
 
     def __init__(self, target: Path) -> None:
         self.target = target
+        existing = existing_output(target)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         while True:
             temp = target.with_name(_temp_name(target))
@@ -256,7 +361,14 @@ class AtomicFile:
                 continue
             break
         self.temp = temp
-        self.file: BinaryIO = os.fdopen(fd, "wb")
+        try:
+            if existing is not None:
+                _take_ownership_and_mode(fd, existing)
+            self.file: BinaryIO = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            temp.unlink(missing_ok=True)
+            raise
 
     def commit(self) -> int:
         """Flush, fsync, rename onto the target, fsync the directory; return the file's size."""
@@ -264,8 +376,9 @@ class AtomicFile:
         os.fsync(self.file.fileno())
         self.file.close()
         size = self.temp.stat().st_size
+        existing_output(self.target)  # still nothing but a regular file there (or nothing)
         self.temp.replace(self.target)  # os.replace: atomic, overwrites
-        _fsync_directory(self.target.parent)
+        fsync_directory(self.target.parent)
         return size
 
     def abort(self) -> None:
@@ -275,7 +388,23 @@ class AtomicFile:
             self.temp.unlink(missing_ok=True)
 
 
-def _fsync_directory(directory: Path) -> None:
+def _take_ownership_and_mode(fd: int, existing: os.stat_result) -> None:
+    """Give the new file ``existing``'s owner, group and permission bits (owner first: a chown may
+    clear the mode's set-id bits)."""
+    mine = os.fstat(fd)
+    chown = getattr(os, "fchown", None)  # POSIX only
+    if chown is not None and (mine.st_uid, mine.st_gid) != (existing.st_uid, existing.st_gid):
+        try:
+            chown(fd, existing.st_uid, existing.st_gid)
+        except PermissionError:  # not root: the new file is the writer's, as any replaced file
+            with contextlib.suppress(PermissionError):
+                chown(fd, -1, existing.st_gid)  # a group the writer is in is still allowed
+    fchmod = getattr(os, "fchmod", None)  # POSIX (and Windows from Python 3.13)
+    if fchmod is not None:
+        fchmod(fd, stat.S_IMODE(existing.st_mode) & 0o777)
+
+
+def fsync_directory(directory: Path) -> None:
     """Make a rename in ``directory`` durable (POSIX only; Windows cannot open a directory)."""
     if os.name != "posix":  # pragma: no cover - exercised on Windows only
         return
@@ -297,20 +426,43 @@ def write_bytes_atomically(target: Path, data: bytes) -> None:
         raise
 
 
-def remove_stale_temps(target: Path) -> list[Path]:
-    """Delete temporary files left beside ``target`` by a writer that was killed (``kill -9``).
+def remove_stale_temps(target: Path, *, any_owner: bool = False) -> list[Path]:
+    """Delete temporary files left beside ``target`` by writers that were killed (``kill -9``).
 
-    Only for a directory with a single writer (the dataset): another process's temporary file for the
-    same target would be removed from under it.
+    By default only those whose writer is gone: the PID in the name is not a running process (on
+    this host; a PID reused since by another process keeps its file, which is safe). With
+    ``any_owner``, every temporary file of ours, this client's older names without a PID included:
+    only for a folder whose writer's lock the caller holds (the dataset), where no other writer is.
+    Never on Windows by PID (it cannot probe a process without signalling it): ``any_owner`` only.
     """
-    pattern = re.compile(re.escape(f".{target.name}.") + r"[0-9a-f]{12}" + re.escape(_TEMP_SUFFIX))
+    prefix = re.escape(f".{target.name}.")
+    pattern = re.compile(prefix + r"(?:(\d+)\.)?[0-9a-f]{12}" + re.escape(_TEMP_SUFFIX))
     removed = []
     if target.parent.is_dir():
-        for entry in target.parent.iterdir():
-            if pattern.fullmatch(entry.name):
+        for entry in sorted(target.parent.iterdir()):
+            match = pattern.fullmatch(entry.name)
+            if match is None:
+                continue
+            pid = match.group(1)
+            if any_owner or (pid is not None and not _is_running(int(pid))):
                 entry.unlink(missing_ok=True)
                 removed.append(entry)
     return removed
+
+
+def _is_running(pid: int) -> bool:
+    """Whether ``pid`` is a running process here; True when unsure (the file is then kept)."""
+    if os.name != "posix" or pid == os.getpid():  # pragma: no branch - POSIX in CI
+        return True
+    if pid <= 0:
+        return True  # os.kill(0, ...) would mean the process group, not a process
+    try:
+        os.kill(pid, 0)  # signal 0: no signal is sent, only the existence is checked
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: another user's live process
+        return True
+    return True
 
 
 # -- formats --------------------------------------------------------------------------------------------
@@ -333,12 +485,12 @@ class _Sink(Protocol):
         """Release what the sink holds; the file is about to be deleted."""
 
 
-def _make_sink(format: str, file: BinaryIO, *, row_group_rows: int) -> _Sink:
+def _make_sink(format: str, file: BinaryIO, *, row_group_rows: int, fields: Sequence[Field]) -> _Sink:
     if format == "jsonl":
-        return _JsonlSink(file)
+        return _JsonlSink(file)  # every key as sent: no columns
     if format == "csv":
-        return _CsvSink(file)
-    return _ParquetSink(file, row_group_rows=row_group_rows)
+        return _CsvSink(file, fields)
+    return _ParquetSink(file, row_group_rows=row_group_rows, fields=fields)
 
 
 def jsonl_encoder() -> Callable[[Sequence[Event]], bytes]:
@@ -399,15 +551,16 @@ class _JsonlSink:
 
 
 class _CsvSink:
-    def __init__(self, file: BinaryIO) -> None:
+    def __init__(self, file: BinaryIO, fields: Sequence[Field]) -> None:
+        self._names = [f.name for f in fields]
         self._text = io.TextIOWrapper(file, encoding="utf-8", newline="")
         self._writer = csv.writer(self._text)
-        self._writer.writerow(EVENT_NAMES)
+        self._writer.writerow(self._names)
 
     def encode(self, events: Sequence[Event]) -> str:
         # csv writes None as an empty cell, so a missing key and a null look the same.
         text = io.StringIO(newline="")
-        csv.writer(text).writerows([[event.get(name) for name in EVENT_NAMES] for event in events])
+        csv.writer(text).writerows([[event.get(name) for name in self._names] for event in events])
         return text.getvalue()
 
     def encode_body(self, content: bytes) -> None:
@@ -436,20 +589,22 @@ def import_pyarrow() -> Any:
     return pyarrow
 
 
-def parquet_schema() -> Any:
+def parquet_schema(fields: Sequence[Field] = EVENT) -> Any:
     """The Arrow schema of a Parquet export, with this client's version and spec hash as metadata."""
     pa = import_pyarrow()
     metadata = {"shortpen_api_client.version": __version__, "shortpen_api_client.spec_sha256": SPEC_SHA256}
-    return pa.schema([pa.field(f.name, arrow_type(f, pa)) for f in EVENT], metadata=metadata)
+    return pa.schema([pa.field(f.name, arrow_type(f, pa)) for f in fields], metadata=metadata)
 
 
-#: Columns read as text first and converted by Arrow afterwards (ISO dates and date-times).
-_PARSED: Final = tuple(i for i, f in enumerate(EVENT) if f.kind in ("date", "datetime"))
+def _parsed(pa: Any, schema: Any) -> list[int]:
+    """The columns read as text first and converted by Arrow afterwards (ISO dates and date-times)."""
+    return [i for i, f in enumerate(schema) if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
 
 
 def _as_text(pa: Any, schema: Any) -> list[Any]:
     """The schema's fields, with the parsed columns (dates, date-times) typed as strings."""
-    return [pa.field(f.name, pa.string()) if i in _PARSED else f for i, f in enumerate(schema)]
+    parsed = _parsed(pa, schema)
+    return [pa.field(f.name, pa.string()) if i in parsed else f for i, f in enumerate(schema)]
 
 
 def events_to_table(events: Sequence[Event], schema: Any) -> Any:
@@ -467,7 +622,7 @@ def events_to_table(events: Sequence[Event], schema: Any) -> Any:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         _raise_for_bad_column(pa, events, as_text)
         raise
-    for i in _PARSED:
+    for i in _parsed(pa, schema):
         columns[i] = _parse_column(pa, schema[i], columns[i], events)
     return pa.Table.from_arrays(columns, schema=schema)
 
@@ -504,7 +659,7 @@ def body_to_table(content: bytes, schema: Any) -> Any:
         if events.null_count:
             return None
         columns = events.flatten()
-        for i in _PARSED:
+        for i in _parsed(pa, schema):
             columns[i] = columns[i].cast(schema[i].type)
         instants = columns[schema.get_field_index(TIMESTAMP)]
         if instants.null_count:
@@ -563,9 +718,9 @@ def _timestamps(pa: Any, name: str, text: Any, events: Sequence[Event]) -> Any:
 
 
 class _ParquetSink:
-    def __init__(self, file: BinaryIO, *, row_group_rows: int) -> None:
+    def __init__(self, file: BinaryIO, *, row_group_rows: int, fields: Sequence[Field]) -> None:
         self._pa = import_pyarrow()
-        self._schema = parquet_schema()
+        self._schema = parquet_schema(fields)
         self._writer = self._pa.parquet.ParquetWriter(file, self._schema)
         self._row_group_rows = row_group_rows
         self._pending: list[Any] = []

@@ -8,6 +8,7 @@ it the planned windows' batches in date order.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,14 @@ import attrs
 
 from ._config import check_int, parse_date
 from ._dataset import Dataset, split_by_day
+from ._dataset_schema import CURRENT, DatasetSchema
 from ._engine import Run
-from ._export import EventWriter, open_writer
-from ._spec import SPEC_SHA256
+from ._export import EventWriter, open_writer, remove_stale_temps
 from ._version import __version__
 from ._windows import Window, plan_windows
 from .errors import InvalidArgumentError
+
+logger = logging.getLogger("shortpen_api_client")
 
 #: Days at the end of a sync range that every run fetches again: clicks can be recorded late.
 DEFAULT_LOOKBACK_DAYS = 3
@@ -82,10 +85,19 @@ def windows_for_days(days: list[dt.date], window_days: int) -> list[Window]:
 
 
 class ExportJob:
-    """One export: an atomic writer that the batches go to."""
+    """One export: an atomic writer that the batches go to.
+
+    Starting one also removes the temporary files that earlier exports to the same ``output`` left
+    when they were killed (those whose process is gone; a running writer's file is never touched).
+    """
 
     def __init__(self, output: Path | str, format: str | None) -> None:
         self.writer: EventWriter = open_writer(output, format)
+        try:
+            remove_stale_temps(self.writer.path)
+        except BaseException:
+            self.writer.abort()
+            raise
 
     def report(self, run: Run, seconds: float) -> ExportReport:
         return export_report(
@@ -122,22 +134,49 @@ class SyncJob:
         format: str,
         window_days: int,
         source: dict[str, Any],
+        schema: DatasetSchema = CURRENT,
     ) -> None:
         self.start = parse_date(start, "start")
         self.end = yesterday_utc() if end is None else parse_date(end, "end")
         if self.start > self.end:
-            hint = " (end defaults to yesterday, UTC)" if end is None else ""
-            raise InvalidArgumentError(f"start ({self.start}) is after end ({self.end}){hint}")
+            hint = " (the end defaults to yesterday, UTC)" if end is None else ""
+            raise InvalidArgumentError(
+                f"start ({self.start}) is after end ({self.end}){hint}", argument="start", value=start
+            )
         self.lookback_days = check_int(lookback_days, "lookback_days", minimum=0)
-        self.dataset = Dataset(output_dir, format=format, source=source)
-        self.days = self.dataset.plan(self.start, self.end, lookback_days=self.lookback_days)
-        self.windows = windows_for_days(self.days, window_days)
+        # The folder's lock first (DatasetLockedError if another sync holds it), then the records
+        # (DatasetSchemaError if the files there cannot go on with ``schema``'s columns).
+        self.dataset = Dataset(output_dir, format=format, source=source, lock=True, schema=schema)
+        try:
+            self.days = self.dataset.plan(self.start, self.end, lookback_days=self.lookback_days)
+            self.windows = windows_for_days(self.days, window_days)
+        except BaseException:
+            self.dataset.lock.release_lock()
+            raise
         self.bytes = 0
 
     def prepare(self) -> None:
-        """Create the folder and clear temporary files a killed run may have left."""
-        self.dataset.path.mkdir(parents=True, exist_ok=True)
+        """Clear temporary files a killed run may have left (the folder's lock is held)."""
         self.dataset.remove_stale_temps()
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """Fold the journal into the manifest and release the folder's lock; idempotent. After a
+        failure (``error``), a journal that cannot be folded now is left to be replayed next time."""
+        if error is None:
+            self.dataset.close()
+            return
+        try:
+            self.dataset.compact()
+        except OSError as failure:
+            logger.warning("could not compact the dataset journal in %s: %s", self.dataset.path, failure)
+        finally:
+            self.dataset.lock.release_lock()
+
+    def __enter__(self) -> SyncJob:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        self.finish(exc)
 
     def write(self, window: Window, events: list[dict[str, object]]) -> None:
         """Write each day of a delivered window (its events split by their local date)."""
@@ -145,7 +184,7 @@ class SyncJob:
             split_by_day(events, window.each_day()),
             fetched_at=dt.datetime.now(dt.UTC),
             client_version=__version__,
-            spec_sha256=SPEC_SHA256,
+            spec_sha256=self.dataset.schema.spec_sha256,
         )
         self.bytes += sum(record.bytes for record in records)
 

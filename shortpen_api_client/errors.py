@@ -4,6 +4,8 @@ Every failure of a call is an exception, never ``None`` and never an empty windo
 
     ValueError
      └── InvalidArgumentError            bad argument or configuration, raised before any request
+          ├── DatasetLockedError         another sync holds the dataset folder's lock
+          └── DatasetSchemaError         the dataset folder was written under an incompatible spec
     ShortPenError                        base of everything the API (or talking to it) can cause
      ├── APIStatusError                  the server answered with an error status
      │    ├── BadRequestError            400 (never retried)
@@ -33,6 +35,8 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "DatasetLockedError",
+    "DatasetSchemaError",
     "InvalidArgumentError",
     "InvalidResponseError",
     "NotFoundError",
@@ -56,7 +60,40 @@ def _prefix(window: DateRange | None) -> str:
 
 
 class InvalidArgumentError(ValueError):
-    """A bad argument or configuration; raised before any request is sent."""
+    """A bad argument or configuration; raised before any request is sent.
+
+    ``argument`` names what is at fault as the Python API spells it (``"window_days"``, ``"output"``;
+    ``"SHORTPEN_BASE_URL"`` for a value read from the environment), or is None when no single argument
+    is; ``value`` is the value it was given (never the token: None for the token's errors). A message
+    that names its argument starts with it (``window_days must be an integer >= 1, got 0``) and says
+    the rest in plain words, without ``name=value`` syntax, so that a front end can put its own name
+    for the argument in its place, as the ``shortpen`` command puts ``--window-days``.
+    """
+
+    argument: str | None
+    value: object
+
+    def __init__(self, message: str, *, argument: str | None = None, value: object = None) -> None:
+        super().__init__(message)
+        self.argument = argument
+        self.value = value
+
+
+class DatasetLockedError(InvalidArgumentError):
+    """Another sync (in this process or another) is writing to the same dataset folder.
+
+    Raised at once, before any request: one writer per folder. The CLI exits 2, as for bad input.
+    """
+
+
+class DatasetSchemaError(InvalidArgumentError):
+    """The dataset folder's files were written under a spec whose event fields differ from this
+    client's in a way its files cannot hold together (a field removed, renamed or retyped), or under
+    another spec that did not record its fields.
+
+    Raised when the sync opens the folder, before any request; the message names both specs and
+    what to do (sync into another folder). The CLI exits 2, as for bad input.
+    """
 
 
 class ShortPenError(Exception):

@@ -1,8 +1,9 @@
 """A sync's storage side, run as a subprocess that the kill-and-resume test kills with ``kill -9``.
 
 ``python -m tests._dataset_writer DIR`` writes the days of :data:`DAYS` into a parquet dataset in DIR,
-over and over, until killed. Light on purpose (no pytest, hypothesis or pyarrow.dataset to import),
-so the process is writing within a few milliseconds of printing ``ready``.
+over and over, until killed, compacting its journal into the manifest every four days. Light on
+purpose (no pytest, hypothesis or pyarrow.dataset to import), so the process is writing within a few
+milliseconds of printing ``ready``.
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ def expected_events(day: date) -> list[dict[str, Any]]:
 def main(output_dir: str) -> None:
     dataset = Dataset(output_dir)
     print("ready", flush=True)
-    for day in itertools.cycle(DAYS):
+    for count, day in enumerate(itertools.cycle(DAYS), start=1):
         dataset.write_day(
             day, expected_events(day), fetched_at=datetime.now(UTC), client_version="x", spec_sha256="y"
         )
+        if count % 4 == 0:  # so that kills also land in a compaction of the journal into the manifest
+            dataset.compact()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from shortpen_api_client import (
+    SPEC_VERSION,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -122,7 +123,7 @@ def test_request_headers_body_and_url() -> None:
     assert request.method == "POST"
     assert str(request.url) == "https://api.shortpen.com/v1/analytics"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
-    assert request.headers["user-agent"] == f"shortpen-api-client/{__version__}"
+    assert request.headers["user-agent"] == f"shortpen-api-client/{__version__} (spec {SPEC_VERSION})"
     assert request.headers["content-type"] == "application/json"
     assert json.loads(request.content) == {
         "start": "2025-01-01",
@@ -340,7 +341,7 @@ def test_bad_configuration_is_refused(options: dict[str, object], match: str) ->
 
 def test_missing_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SHORTPEN_TOKEN", raising=False)
-    with pytest.raises(InvalidArgumentError, match=r"pass token=\.\.\. or set the SHORTPEN_TOKEN"):
+    with pytest.raises(InvalidArgumentError, match=r"^token is missing: pass one, or set the SHORTPEN_TOKEN"):
         ShortPen()
 
 

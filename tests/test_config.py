@@ -74,7 +74,7 @@ def test_token_from_argument_then_environment() -> None:
 
 @pytest.mark.parametrize("environ", [{}, {"SHORTPEN_TOKEN": ""}])
 def test_missing_token_says_how_to_provide_one(environ: dict[str, str]) -> None:
-    with pytest.raises(InvalidArgumentError, match=r"token=.*SHORTPEN_TOKEN"):
+    with pytest.raises(InvalidArgumentError, match=r"^token is missing: .*SHORTPEN_TOKEN"):
         resolve_token(None, environ)
 
 
@@ -122,6 +122,13 @@ def test_https_or_loopback_http_is_accepted(url: str) -> None:
         "http://localhost:@evil.example/",  # the host is evil.example, not localhost
         "http://127.0.0.1.evil.example",
         "http://10.0.0.1",
+        # names that DNS resolves (whoever answers DNS would choose where the clear-text token goes)
+        "http://foo.localhost",
+        "http://api.localhost:8000",
+        "http://localhost.",
+        "http://LOCALHOST.:8000",
+        "http://localhost.localdomain",
+        "http://ip6-localhost",
     ],
 )
 def test_plain_http_to_a_remote_host_is_refused(url: str) -> None:
@@ -139,7 +146,12 @@ def test_malformed_base_urls(url: str) -> None:
 
 def test_is_loopback() -> None:
     assert is_loopback("127.0.0.1")
+    assert is_loopback("127.255.0.9")
     assert is_loopback("::1")
+    assert is_loopback("[::1]")
     assert is_loopback("LOCALHOST")
     assert not is_loopback("localhost.evil.example")
     assert not is_loopback("example.com")
+    assert not is_loopback("localhost.")  # a DNS name (the root's "localhost"), not the literal
+    assert not is_loopback("foo.localhost")
+    assert not is_loopback("::2")

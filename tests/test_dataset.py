@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -20,7 +21,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shortpen_api_client import SPEC_SHA256, __version__
-from shortpen_api_client._dataset import MANIFEST_NAME, Dataset, ManifestError, split_by_day, utc_offsets
+from shortpen_api_client._dataset import (
+    JOURNAL_NAME,
+    MANIFEST_NAME,
+    Dataset,
+    DayRecord,
+    ManifestError,
+    split_by_day,
+    utc_offsets,
+)
+from shortpen_api_client._manifest import Manifest
 from shortpen_api_client._schema import EVENT_NAMES as FIELDS
 
 from ._dataset_writer import DAYS, expected_events
@@ -71,7 +81,9 @@ def test_layout_is_hive_partitioned_and_readable_by_pyarrow_dataset(tmp_path: Pa
         "date=2025-01-02/part-0.parquet",
         "date=2025-01-03/part-0.parquet",
     ]
-    assert files(out) == [MANIFEST_NAME, *data_files]
+    assert files(out) == [JOURNAL_NAME, *data_files]  # the days written since the manifest
+    dataset.close()
+    assert files(out) == [MANIFEST_NAME, *data_files]  # compacted
     # a temporary file left by a killed writer is not data either
     (out / "date=2025-01-03" / ".part-0.parquet.0123456789ab.tmp").write_bytes(b"half a file")
 
@@ -92,8 +104,8 @@ def test_layout_is_hive_partitioned_and_readable_by_pyarrow_dataset(tmp_path: Pa
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_other_formats_use_the_same_layout(tmp_path: Path, fmt: str) -> None:
-    dataset = Dataset(tmp_path, format=fmt)
-    write(dataset, D1, day_events(D1, 2))
+    with Dataset(tmp_path, format=fmt) as dataset:
+        write(dataset, D1, day_events(D1, 2))
     assert dataset.day_path(D1) == tmp_path / f"date=2025-01-01/part-0.{fmt}"
     assert files(tmp_path) == [MANIFEST_NAME, f"date=2025-01-01/part-0.{fmt}"]
     assert json.loads((tmp_path / MANIFEST_NAME).read_text())["format"] == fmt
@@ -104,13 +116,15 @@ def test_the_manifest_records_each_day(tmp_path: Path) -> None:
     fetched_at = datetime.fromisoformat("2025-01-10T09:00:00+01:00")
     write(dataset, D1, day_events(D1, 3), fetched_at)
     write(dataset, D2, [], fetched_at)
+    dataset.close()
     manifest = json.loads((tmp_path / MANIFEST_NAME).read_text())
-    assert manifest["manifest_version"] == 1
+    assert manifest["manifest_version"] == 2
     assert manifest["format"] == "parquet"
     assert manifest["days"]["2025-01-01"] == {
         "path": "date=2025-01-01/part-0.parquet",
         "events": 3,
         "bytes": dataset.day_path(D1).stat().st_size,
+        "sha256": hashlib.sha256(dataset.day_path(D1).read_bytes()).hexdigest(),
         "fetched_at": "2025-01-10T08:00:00Z",
         "utc_offsets": ["+01:00"],
         "client_version": __version__,
@@ -129,6 +143,7 @@ def test_write_day_replaces_the_previous_file_of_the_day(tmp_path: Path) -> None
     write(dataset, D1, day_events(D1, 3))  # a lookback refetch: the late click is in
     assert pq.read_table(dataset.day_path(D1)).column("id").to_pylist() == [0, 1, 2]
     assert dataset.records[D1].events == 3
+    dataset.close()
     assert files(tmp_path) == [MANIFEST_NAME, "date=2025-01-01/part-0.parquet"]
 
 
@@ -154,12 +169,16 @@ def test_temporary_files_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
         (tmp_path / f"date={day}" / ".part-0.parquet.0123456789ab.tmp").write_bytes(b"half")
     (tmp_path / f".{MANIFEST_NAME}.ba9876543210.tmp").write_bytes(b"{")
     (tmp_path / "date=2025-01-02" / ".part-0.parquet.mine.tmp").write_bytes(b"not a writer's name")
+    # today's names carry the writer's PID; under the folder's lock even a live PID's file is stale
+    (tmp_path / "date=2025-01-02" / ".part-0.parquet.1.00112233aabb.tmp").write_bytes(b"half")
     write(dataset, D1, [])  # writes leave them alone: a sync sweeps once, when it starts
     assert dataset.remove_stale_temps() == [
         tmp_path / f".{MANIFEST_NAME}.ba9876543210.tmp",
         tmp_path / "date=2025-01-01/.part-0.parquet.0123456789ab.tmp",
         tmp_path / "date=2025-01-02/.part-0.parquet.0123456789ab.tmp",
+        tmp_path / "date=2025-01-02/.part-0.parquet.1.00112233aabb.tmp",
     ]
+    dataset.close()
     assert files(tmp_path) == [
         MANIFEST_NAME,
         "date=2025-01-01/part-0.parquet",
@@ -208,10 +227,10 @@ def test_a_day_file_missing_from_the_manifest_is_fetched_again(
     dataset = Dataset(tmp_path)
     write(dataset, D1, day_events(D1, 1))
 
-    def killed(self: Dataset) -> None:
-        raise KeyboardInterrupt  # the process dies after the day's file, before the manifest
+    def killed(self: Manifest, records: list[DayRecord]) -> None:
+        raise KeyboardInterrupt  # the process dies after the day's file, before its record
 
-    monkeypatch.setattr(Dataset, "_write_manifest", killed)
+    monkeypatch.setattr(Manifest, "append", killed)
     with pytest.raises(KeyboardInterrupt):
         write(dataset, D2, day_events(D2, 2))
     monkeypatch.undo()
@@ -271,8 +290,8 @@ def test_a_corrupt_manifest_is_an_error_naming_the_file(tmp_path: Path, content:
 
 
 def test_a_manifest_with_a_bad_entry_names_it(tmp_path: Path) -> None:
-    dataset = Dataset(tmp_path)
-    write(dataset, D1, [])
+    with Dataset(tmp_path) as dataset:
+        write(dataset, D1, [])
     manifest = json.loads((tmp_path / MANIFEST_NAME).read_text())
     manifest["days"]["2025-01-01"]["events"] = "3"
     (tmp_path / MANIFEST_NAME).write_text(json.dumps(manifest))
@@ -282,7 +301,9 @@ def test_a_manifest_with_a_bad_entry_names_it(tmp_path: Path) -> None:
 
 def test_a_manifest_of_another_format_is_an_error(tmp_path: Path) -> None:
     write(Dataset(tmp_path, format="jsonl"), D1, [])
-    with pytest.raises(ManifestError, match="is for format 'jsonl', not 'parquet'"):
+    with pytest.raises(
+        ManifestError, match=r"^format parquet does not match the dataset in .*, whose files are jsonl"
+    ):
         Dataset(tmp_path)
 
 
@@ -374,7 +395,8 @@ def test_a_writer_killed_at_any_moment_then_rerun_ends_with_exactly_the_events(t
     root = Path(__file__).resolve().parent.parent
     first, last = DAYS[0], DAYS[-1]
     expected = sorted(e["id"] for day in DAYS for e in expected_events(day))
-    for delay in (0.2, 0.45):  # mid first pass (days missing), mid rewrite (days replaced)
+    # mid first pass (days missing), mid rewrite (days replaced), later (journal appends and compactions)
+    for delay in (0.2, 0.45, 0.7):
         child = subprocess.Popen(
             [sys.executable, "-m", "tests._dataset_writer", str(tmp_path)],
             cwd=root,
@@ -387,7 +409,7 @@ def test_a_writer_killed_at_any_moment_then_rerun_ends_with_exactly_the_events(t
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         child.stdout.close()
-        # the rerun: whatever the moment of the kill, the manifest reads and plan() says what to fetch
+        # the rerun: whatever the moment of the kill, the records read and plan() says what to fetch
         dataset = Dataset(tmp_path)
         dataset.remove_stale_temps()
         for day in dataset.plan(first, last, lookback_days=0):

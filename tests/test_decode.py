@@ -84,7 +84,7 @@ def test_status_error_without_envelope_describes_the_body() -> None:
 
 
 def test_scrub_takes_bearer_credentials_out_of_server_text() -> None:
-    from shortpen_api_client._decode import scrub
+    from shortpen_api_client._redact import scrub
 
     assert scrub("Authorization: Bearer abc.def-123 next") == "Authorization: Bearer [redacted] next"
     assert scrub('{"h": "bearer xyz"}') == '{"h": "bearer [redacted]"}'

@@ -290,10 +290,11 @@ def test_the_halves_of_a_split_start_from_the_clock_of_the_last_outcome() -> Non
 def test_windows_start_while_those_in_flight_hold_less_than_the_byte_budget() -> None:
     budget = Budget(make_run(max_concurrency=3, max_buffered_bytes=5000).settings)
     day = Window(dt.date(2025, 1, 1), dt.date(2025, 1, 1))
-    assert budget.may_start([])  # one window always may, however large
-    assert budget.may_start([(WEEK, 4000), (day, 999)])
-    assert not budget.may_start([(WEEK, 4000), (day, 1000)])  # the bytes held are the bound
-    assert not budget.may_start([(day, 0)] * 3)  # and the count
+    assert budget.may_start([], 3)  # one window always may, however large
+    assert budget.may_start([(WEEK, 4000), (day, 999)], 3)
+    assert not budget.may_start([(WEEK, 4000), (day, 1000)], 3)  # the bytes held are the bound
+    assert not budget.may_start([(day, 0)] * 3, 3)  # and the count (the throttle's concurrency)
+    assert not budget.may_start([(day, 0)], 1)
 
 
 def test_a_window_not_yet_received_counts_as_much_per_day_as_the_last_one_delivered() -> None:
@@ -302,7 +303,7 @@ def test_a_window_not_yet_received_counts_as_much_per_day_as_the_last_one_delive
     assert budget.held([(WEEK, 0)]) == 0  # nothing known yet
     budget.delivered(WEEK, 3500)  # 500 bytes a day
     assert budget.held([(WEEK, 0), (Window(dt.date(2025, 1, 8), dt.date(2025, 1, 9)), 1200)]) == 3500 + 1200
-    assert not budget.may_start([(WEEK, 0), (WEEK, 0)])  # two weeks expected: 7000 bytes
+    assert not budget.may_start([(WEEK, 0), (WEEK, 0)], 8)  # two weeks expected: 7000 bytes
 
 
 def test_the_token_is_taken_out_of_errors_before_anything_sees_them(caplog: pytest.LogCaptureFixture) -> None:

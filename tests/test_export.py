@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from shortpen_api_client import SPEC_SHA256, __version__
 from shortpen_api_client._export import _encode_jsonl_stdlib, jsonl_encoder, open_writer
 from shortpen_api_client._schema import EVENT_NAMES as FIELDS
+from shortpen_api_client.errors import InvalidArgumentError
 
 from .conftest import SPEC_PATH
 
@@ -251,7 +252,8 @@ def test_an_empty_range_is_a_parquet_file_with_the_schema_and_no_rows(tmp_path: 
         ("a.CSV", None, "csv"),
         ("a.parquet", None, "parquet"),
         ("a.txt", "jsonl", "jsonl"),
-        ("a.csv", "Parquet", "parquet"),
+        ("a.data", "Parquet", "parquet"),
+        ("a.CSV", "csv", "csv"),
     ],
 )
 def test_format_from_suffix_unless_given(tmp_path: Path, name: str, fmt: str | None, expected: str) -> None:
@@ -263,9 +265,19 @@ def test_format_from_suffix_unless_given(tmp_path: Path, name: str, fmt: str | N
 @pytest.mark.parametrize(
     ("name", "fmt", "match"),
     [
-        ("clicks.json", None, r"'clicks.json'.*\.jsonl, \.csv or \.parquet.*jsonl, csv, parquet"),
+        (
+            "clicks.json",
+            None,
+            r"^format is needed: 'clicks.json'.*\.jsonl, \.csv or \.parquet.*jsonl, csv, parquet",
+        ),
         ("clicks", None, r"'clicks'"),
-        ("clicks.csv", "xlsx", r"'xlsx': expected one of jsonl, csv, parquet"),
+        ("clicks.csv", "xlsx", r"^format must be one of jsonl, csv, parquet, got 'xlsx'"),
+        (
+            "clicks.csv",
+            "parquet",
+            r"^format parquet contradicts the suffix of 'clicks.csv': name the file 'clicks.parquet'",
+        ),
+        ("clicks.Parquet", "jsonl", r"^format jsonl contradicts the suffix of 'clicks.Parquet'"),
     ],
 )
 def test_an_unknown_format_is_refused_before_any_file_exists(
@@ -283,6 +295,36 @@ def test_a_missing_directory_or_a_directory_output_is_refused(tmp_path: Path) ->
     with pytest.raises(ValueError, match="is a directory"):
         open_writer(tmp_path / "dir.csv")
     assert [p.name for p in tmp_path.iterdir()] == ["dir.csv"]
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "match"),
+    [
+        ("dir.csv/", None, r"^output '.*dir\.csv/' names a directory \(it ends with a separator\)"),
+        ("sub/", "csv", r"^output '.*sub/' names a directory .*give its name, such as '.*sub/clicks\.csv'"),
+        (".", None, r"^output '.*\.' is a directory: an export writes one file"),
+        ("..", None, r"^output '.*\.\.' is a directory"),
+        ("existing", None, r"^output '.*existing' is a directory: .*such as '.*existing/clicks\.parquet'"),
+    ],
+)
+def test_an_output_naming_a_directory_is_refused_before_any_file_exists(
+    tmp_path: Path, name: str, fmt: str | None, match: str
+) -> None:
+    """``Path("dir.csv/")`` is ``dir.csv``: the slash, which says the user meant a folder, was dropped
+    and a file written; ``.`` has no name, so the format could not be told from ``''``."""
+    (tmp_path / "existing").mkdir()
+    (tmp_path / "sub").mkdir()
+    output = f"{tmp_path}/{name}"
+    with pytest.raises(InvalidArgumentError, match=match) as info:
+        open_writer(output, fmt)
+    assert (info.value.argument, info.value.value) == ("output", output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing", "sub"]
+    assert list((tmp_path / "sub").iterdir()) == []
+
+
+def test_an_empty_output_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"^output is empty: give a file name"):
+        open_writer("", "csv")
 
 
 def test_parquet_without_pyarrow_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

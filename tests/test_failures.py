@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import threading
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -31,6 +32,30 @@ def start_of(request: httpx.Request) -> str:
 
 def ours(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
     return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == LOGGER]
+
+
+WARM_UP = ("2024-01-01", "2024-01-08")
+"""A call of eight one-day windows that a test's handler answers at once (``warmed``): after it, the
+client's throttle, which starts a new client at one window at a time (slow start), lets
+``max_concurrency`` windows be fetched at once, as these tests need."""
+
+
+def warmed(handler: Callable[[httpx.Request], Any]) -> Callable[[httpx.Request], Any]:
+    """``handler``, except for the warm-up call's windows (answered at once)."""
+
+    def answer(request: httpx.Request) -> Any:
+        return ok(request) if start_of(request) < "2025" else handler(request)
+
+    return answer
+
+
+def async_warmed(
+    handler: Callable[[httpx.Request], Coroutine[Any, Any, httpx.Response]],
+) -> Callable[[httpx.Request], Coroutine[Any, Any, httpx.Response]]:
+    async def answer(request: httpx.Request) -> httpx.Response:
+        return ok(request) if start_of(request) < "2025" else await handler(request)
+
+    return answer
 
 
 def wait_for_threads_since(before: set[threading.Thread]) -> None:
@@ -87,8 +112,9 @@ def test_a_later_window_that_fails_is_raised_while_an_earlier_one_is_still_in_fl
         blocked.wait(30)  # answer once the first window is surely in flight
         return error(401, "invalid token")
 
-    http = httpx.Client(transport=httpx.MockTransport(handler))
+    http = httpx.Client(transport=httpx.MockTransport(warmed(handler)))
     sp = ShortPen(TOKEN, http_client=http, window_days=1, max_concurrency=2, timeout=20, max_retries=0)
+    list(sp.clicks(*WARM_UP))
     try:
         with pytest.raises(AuthenticationError, match="2025-01-02: HTTP 401"):
             list(sp.clicks("2025-01-01", "2025-01-02"))
@@ -112,8 +138,9 @@ async def test_the_async_client_raises_a_later_failure_at_once_too() -> None:
         await blocked.wait()  # answer once the first window is surely in flight
         return error(401, "invalid token")
 
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    http = httpx.AsyncClient(transport=httpx.MockTransport(async_warmed(handler)))
     async with AsyncShortPen(TOKEN, http_client=http, window_days=1, max_concurrency=2, timeout=20) as sp:
+        _ = [e async for e in sp.clicks(*WARM_UP)]
         with pytest.raises(AuthenticationError, match="2025-01-02: HTTP 401"):
             _ = [e async for e in sp.clicks("2025-01-01", "2025-01-02")]
         assert not release.is_set()
@@ -141,9 +168,10 @@ def test_a_window_waiting_to_retry_when_the_call_fails_stays_quiet(caplog: pytes
         sleeping.set()
         wake.wait(30)
 
-    http = httpx.Client(transport=httpx.MockTransport(handler))
+    http = httpx.Client(transport=httpx.MockTransport(warmed(handler)))
     before = set(threading.enumerate())
     with ShortPen(TOKEN, http_client=http, sleep=sleep, window_days=1, max_concurrency=2) as sp:
+        list(sp.clicks(*WARM_UP))
         with pytest.raises(AuthenticationError):
             list(sp.clicks("2025-01-01", "2025-01-02"))
         logged = ours(caplog)
@@ -171,10 +199,11 @@ def test_windows_whose_connection_breaks_after_the_call_failed_stay_quiet(
         release.wait(30)
         raise httpx.ReadError("[Errno 9] Bad file descriptor")
 
-    http = httpx.Client(transport=httpx.MockTransport(handler))
+    http = httpx.Client(transport=httpx.MockTransport(warmed(handler)))
     sp = ShortPen(
         TOKEN, http_client=http, sleep=lambda s: None, window_days=1, max_concurrency=4, max_retries=0
     )
+    list(sp.clicks(*WARM_UP))
     before = set(threading.enumerate())
     with pytest.raises(AuthenticationError):
         list(sp.clicks("2025-01-01", "2025-01-04"))
@@ -211,8 +240,9 @@ def concurrency_seen(driver: str, expect: int, **options: Any) -> int:
 
     options.update(window_days=1, max_concurrency=4)
     if driver == "sync":
-        http = httpx.Client(transport=httpx.MockTransport(handler))
+        http = httpx.Client(transport=httpx.MockTransport(warmed(handler)))
         with ShortPen(TOKEN, http_client=http, **options) as sp:
+            list(sp.clicks(*WARM_UP))
             assert len(list(sp.clicks("2025-01-01", "2025-01-04"))) == 8
         return peak[0]
 
@@ -220,8 +250,9 @@ def concurrency_seen(driver: str, expect: int, **options: Any) -> int:
         async def async_handler(request: httpx.Request) -> httpx.Response:
             return await asyncio.to_thread(handler, request)
 
-        http = httpx.AsyncClient(transport=httpx.MockTransport(async_handler))
+        http = httpx.AsyncClient(transport=httpx.MockTransport(async_warmed(async_handler)))
         async with AsyncShortPen(TOKEN, http_client=http, **options) as sp:
+            _ = [e async for e in sp.clicks(*WARM_UP)]
             assert len([e async for e in sp.clicks("2025-01-01", "2025-01-04")]) == 8
 
     asyncio.run(fetch())

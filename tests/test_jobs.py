@@ -19,7 +19,8 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-from shortpen_api_client import AsyncShortPen, ServerError, ShortPen
+from shortpen_api_client import AsyncShortPen, InvalidArgumentError, ServerError, ShortPen
+from shortpen_api_client._lock import LOCK_NAME
 from shortpen_api_client._schema import EVENT_NAMES as FIELDS
 from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
 
@@ -117,7 +118,8 @@ def test_a_failed_export_keeps_the_previous_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "fmt", "match"),
     [
-        ("clicks.xlsx", None, "suffix"),
+        ("clicks.xlsx", None, "format is needed"),
+        ("clicks.csv", "parquet", "contradicts the suffix"),
         ("clicks.csv", "xml", "'xml'"),
         ("missing/clicks.csv", None, "does not exist"),
     ],
@@ -244,7 +246,8 @@ def test_a_sync_killed_at_any_point_resumes_exactly(tmp_path: Path) -> None:
         subprocess.run([sys.executable, "-c", SYNC_SCRIPT, url, fake.token, str(folder)], env=env, check=True)
     assert dataset_events(folder) == expected_by_day(fake, "2025-01-01", "2025-01-31")
     leftovers = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("part-0")]
-    assert [p.name for p in leftovers] == ["_manifest.json"]
+    # the journal was compacted into the manifest; the lock's file may stay (it is free: flock)
+    assert sorted(p.name for p in leftovers if p.name != LOCK_NAME) == ["_manifest.json"]
 
 
 def test_a_dataset_folder_holds_one_source_only(tmp_path: Path) -> None:
@@ -252,9 +255,12 @@ def test_a_dataset_folder_holds_one_source_only(tmp_path: Path) -> None:
     with client(fake) as sp:
         sp.sync("2025-01-01", "2025-01-03", output_dir=tmp_path, workspace_id=24)
         with pytest.raises(
-            ValueError, match=r"holds the clicks of .*workspace_id=24.*not of .*workspace_id=31"
-        ):
+            InvalidArgumentError,
+            match=r"holds the clicks of https://api\.shortpen\.com, workspace 24 \(all links\); this sync is "
+            r"for workspace 31: use another folder",
+        ) as info:
             sp.sync("2025-01-01", "2025-01-03", output_dir=tmp_path, workspace_id=31)
+    assert (info.value.argument, info.value.value) == ("output_dir", tmp_path)
     assert len(fake.requests) == 1  # refused before any request
     manifest = json.loads((tmp_path / "_manifest.json").read_text())
     assert manifest["source"] == {"api": "https://api.shortpen.com", "workspace_id": 24, "url_id": None}

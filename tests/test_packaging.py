@@ -29,6 +29,9 @@ def test_wheel_contains_generated_layer_and_py_typed(wheel: Path) -> None:
     assert "shortpen_api_client/_generated/api/analytics/get_analytics.py" in names
     assert "shortpen_api_client/_spec.py" in names
     assert not any("__pycache__" in n for n in names)
+    licenses = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    assert licenses, "the MIT licence the metadata names must ship in the wheel"
+    assert "MIT License" in zipfile.ZipFile(wheel).read(licenses[0]).decode()
 
 
 def test_wheel_metadata_declares_light_core_and_extras(wheel: Path) -> None:
@@ -39,7 +42,7 @@ def test_wheel_metadata_declares_light_core_and_extras(wheel: Path) -> None:
         line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Requires-Dist:")
     ]
     core = sorted(r for r in requires if "extra ==" not in r)
-    assert core == ["attrs>=22.2", "httpx<1,>=0.24"]
+    assert core == ["attrs>=22.2", "filelock>=3.20.1", "httpx<1,>=0.24"]  # filelock: the sync's folder lock
     assert "Requires-Python: >=3.11" in meta
     assert "Provides-Extra: parquet" in meta
 
@@ -57,5 +60,5 @@ def test_wheel_installs_and_imports_with_core_dependencies_only(wheel: Path, tmp
     out = subprocess.run([str(python), "-c", script], check=True, capture_output=True, text=True).stdout
     version, spec_version, dists = out.split(" ", 2)
     assert version == __import__("shortpen_api_client").__version__
-    assert spec_version == "1.0.0"
+    assert spec_version == __import__("shortpen_api_client").SPEC_VERSION  # the wheel records the spec
     assert "pyarrow" not in dists  # the parquet extra is not pulled in by the core install

@@ -243,7 +243,7 @@ def test_url_id_filter_is_sent_with_every_window(wire: Wire) -> None:
         '{"end": "2025-01-14", "start": "2025-01-08", "url_id": 503}',
     ]
     assert events == fake.events("2025-01-01", "2025-01-14", url_id=503)
-    assert len(events) == 8
+    assert 0 < len(events) < len(fake.events("2025-01-01", "2025-01-14"))
     assert {e["url_id"] for e in events} == {503}
     wire.assert_cassette_used_exactly()
 

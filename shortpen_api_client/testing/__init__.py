@@ -10,10 +10,14 @@
     with fake.serve() as base_url:            # or on a real loopback socket
         ...
 
-See :class:`FakeShortPen` for the account and its data, and :class:`Fault` for the faults.
+    FakeShortPen(shape="realistic", timezone="Europe/Berlin")  # data shaped like a real server's
+
+See :class:`FakeShortPen` for the account, its data (derived from the spec) and its choices, and
+:class:`Fault` for the faults.
 """
 
 from ._fake import FakeShortPen, RecordedRequest
 from ._faults import Fault, FaultKind, FaultPlan
+from ._limits import RateLimit
 
-__all__ = ["FakeShortPen", "Fault", "FaultKind", "FaultPlan", "RecordedRequest"]
+__all__ = ["FakeShortPen", "Fault", "FaultKind", "FaultPlan", "RateLimit", "RecordedRequest"]

@@ -1,8 +1,9 @@
-"""The synthetic account: its workspaces and links, and a deterministic click stream per local day.
+"""The synthetic account: its workspaces and links, how many clicks each has per local day, and what
+a click's known fields mean (links, clients, countries, referrers, local timestamps).
 
-Everything here is a pure function of the seed: the number of clicks of a (workspace, day), their
-seconds, links, clients, countries and referrers. A day is generated in one go (a few microseconds
-per click) and serialized once; callers cache the result.
+Everything here is a pure function of the seed. Counts (per workspace and day, and per link) are
+computed without generating a click, so a request's size is known before any work. Which fields an
+event has, in which order and of which type, is not decided here but by the spec (``_events``).
 """
 
 from __future__ import annotations
@@ -10,13 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-import random
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 import attrs
-
-from . import _json
 
 T = TypeVar("T")
 
@@ -25,13 +23,22 @@ ORGANIZATION_ID: Final = 3
 
 FIRST_DAY: Final = dt.date(2000, 1, 1)
 LAST_DAY: Final = dt.date(2099, 12, 31)
-"""Clicks exist on the days from FIRST_DAY to LAST_DAY; other days are empty (cheaply)."""
+"""Clicks exist on the days from FIRST_DAY to LAST_DAY, and up to today only (the fake clamps a range
+to the account's current date); other days are empty (cheaply)."""
 
-MAX_EVENTS_PER_DAY: Final = 9_999_999
-"""Per (workspace, day); ids leave room for this many sequence numbers."""
+SCAN_LIMIT: Final = 500_000
+"""The most clicks of a workspace one request may cover (before a ``url_id`` filter): above it the
+fake answers the gateway's 504 at once, whatever ``max_events_per_response`` says. It bounds the work
+of any request (about 2 s at most: some 250,000 events, 60 MB of JSON, a second on a loaded 2-core box,
+generated and serialized), so no range can hang the fake."""
 
-_ID_SEQUENCE_SPAN: Final = 10_000_000
-_MAX_WORKSPACES: Final = 8
+MAX_EVENTS_PER_DAY: Final = SCAN_LIMIT
+"""Per (workspace, day) (``heavy_days``): a day above the scan limit could never be served."""
+
+ID_SEQUENCE_SPAN: Final = 10_000_000
+"""Ids: (day ordinal * MAX_WORKSPACES + workspace index) * ID_SEQUENCE_SPAN + sequence."""
+MAX_WORKSPACES: Final = 8
+_MAX_LINKS: Final = 8  # link_counts draws 8 bits per link from one 64-bit hash
 
 
 @attrs.frozen
@@ -54,7 +61,8 @@ def _links(first_id: int, *specs: tuple[str, str]) -> tuple[Link, ...]:
     return tuple(Link(first_id + i, slug, domain) for i, (slug, domain) in enumerate(specs))
 
 
-# At most _MAX_WORKSPACES workspaces (the id scheme). The account is the same for every seed, so services can hard-code ids in their tests; the first
+# At most MAX_WORKSPACES workspaces (the id scheme), of at most 8 links each (link_counts). The
+# account is the same for every seed, so services can hard-code ids in their tests; the first
 # workspace and link are the spec's example ids (24 and 501), so its request examples answer 200.
 WORKSPACES: Final = (
     Workspace(
@@ -115,7 +123,7 @@ _CLIENTS: Final = (
     (("tablet", "iOS", "Safari"), 3),
     (("tablet", "Android", "Chrome"), 2),
 )
-# ISO 3166-1 alpha-2; None: the key is absent ("when available").
+# ISO 3166-1 alpha-2. Optional fields are absent (or null) by the shape's rule, not by these tables.
 _COUNTRIES: Final = (
     ("US", 30),
     ("GB", 8),
@@ -134,9 +142,7 @@ _COUNTRIES: Final = (
     ("SE", 1),
     ("NG", 1),
     ("ZA", 1),
-    (None, 8),
 )
-# None: a direct click, no referrer key.
 _REFERRERS: Final = (
     ("https://www.google.com/", 18),
     ("https://t.co/", 8),
@@ -149,21 +155,30 @@ _REFERRERS: Final = (
     ("https://news.example.com/", 4),
     ("https://blog.acme.example/", 6),
     ("android-app://com.slack/", 2),
-    (None, 35),
 )
 
 
-def _cumulative(weights: Sequence[int]) -> list[int]:
+def cumulative(weights: Sequence[int]) -> list[int]:
     return list(itertools.accumulate(weights))
 
 
 def _split(table: Sequence[tuple[T, int]]) -> tuple[list[T], list[int]]:
-    return [value for value, _ in table], _cumulative([weight for _, weight in table])
+    return [value for value, _ in table], cumulative([weight for _, weight in table])
 
 
-_CLIENT_VALUES, _CLIENT_CUM = _split(_CLIENTS)
-_COUNTRY_VALUES, _COUNTRY_CUM = _split(_COUNTRIES)
-_REFERRER_VALUES, _REFERRER_CUM = _split(_REFERRERS)
+CLIENT_VALUES, CLIENT_CUM = _split(_CLIENTS)
+COUNTRY_VALUES, COUNTRY_CUM = _split(_COUNTRIES)
+REFERRER_VALUES, REFERRER_CUM = _split(_REFERRERS)
+
+LINK_INDEX: Final = {
+    link.url_id: (index, rank)
+    for index, workspace in enumerate(WORKSPACES)
+    for rank, link in enumerate(workspace.links)
+}
+"""url_id -> (workspace index, the link's rank in its workspace)."""
+# The id and link schemes' bounds, checked once at import.
+assert all(len(w.links) <= _MAX_LINKS for w in WORKSPACES)  # noqa: S101
+assert len(WORKSPACES) <= MAX_WORKSPACES  # noqa: S101
 
 
 def mix(*parts: object) -> int:
@@ -199,6 +214,28 @@ def day_count(
     return round(events_per_day * weekday_factor * (0.6 + 0.8 * u))
 
 
+def link_counts(*, seed: int, workspace_index: int, day: dt.date, count: int) -> tuple[int, ...]:
+    """How a day's ``count`` clicks split among the workspace's links, exactly, without generating them.
+
+    The first links get more (weights 13, 7, 5, 4, ...), each varied per day between 0.5x and 1.5x;
+    the counts add up to ``count`` (largest remainders get the leftover clicks).
+    """
+    links = WORKSPACES[workspace_index].links
+    if count <= 0:
+        return (0,) * len(links)
+    bits = mix(seed, "links", workspace_index, day.toordinal())
+    weights = [
+        (12 // (rank + 1) + 1) * (0.5 + ((bits >> (8 * rank)) & 0xFF) / 255) for rank in range(len(links))
+    ]
+    total = sum(weights)
+    shares = [count * weight / total for weight in weights]
+    counts = [int(share) for share in shares]
+    leftover = count - sum(counts)
+    for rank in sorted(range(len(links)), key=lambda r: counts[r] - shares[r])[:leftover]:
+        counts[rank] += 1
+    return tuple(counts)
+
+
 def day_bounds(day: dt.date, tz: dt.tzinfo) -> tuple[int, int]:
     """The POSIX timestamp of the first instant of ``day`` in ``tz``, and the day's length in seconds.
 
@@ -214,7 +251,7 @@ _HOURS_MINUTES: Final = tuple(f"{h:02d}:{m:02d}:" for h in range(24) for m in ra
 _SECONDS: Final = tuple(f"{s:02d}" for s in range(60))
 
 
-def _timestamps(day: dt.date, tz: dt.tzinfo, seconds: Sequence[int]) -> list[str]:
+def timestamps(day: dt.date, tz: dt.tzinfo, seconds: Sequence[int]) -> list[str]:
     """ISO 8601 local times, with the zone's offset at each instant, for seconds since the day's start."""
     start, length = day_bounds(day, tz)
     first = dt.datetime.fromtimestamp(start, tz)
@@ -226,83 +263,3 @@ def _timestamps(day: dt.date, tz: dt.tzinfo, seconds: Sequence[int]) -> list[str
         prefix = f"{day.isoformat()}T"
         return [prefix + _HOURS_MINUTES[s // 60] + _SECONDS[s % 60] + suffix for s in seconds]
     return [dt.datetime.fromtimestamp(start + s, tz).isoformat() for s in seconds]
-
-
-def generate_day(
-    *, seed: int, workspace_index: int, day: dt.date, count: int, tz: dt.tzinfo
-) -> list[dict[str, Any]]:
-    """The clicks of one workspace on one local day, ascending by ``created_at`` then ``id``.
-
-    When there are two or more, the first is at the day's first second (00:00:00 local) and the last
-    at its last second (23:59:59 local), so windowing bugs at day boundaries show up.
-    """
-    if count <= 0:
-        return []
-    workspace = WORKSPACES[workspace_index]
-    rng = random.Random(mix(seed, "events", workspace_index, day.toordinal()))  # noqa: S311 - synthetic data, not crypto
-    draw = rng.random
-    _, length = day_bounds(day, tz)
-    # Triangular around midday: more clicks in the afternoon than at night.
-    seconds = sorted(int(length * (draw() + draw()) * 0.5) for _ in range(count))
-    if count >= 2:
-        seconds[0] = 0
-        seconds[-1] = length - 1
-    created = _timestamps(day, tz, seconds)
-    link_weights = _cumulative([12 // (rank + 1) + 1 for rank in range(len(workspace.links))])
-    links = rng.choices(workspace.links, cum_weights=link_weights, k=count)
-    clients = rng.choices(_CLIENT_VALUES, cum_weights=_CLIENT_CUM, k=count)
-    countries = rng.choices(_COUNTRY_VALUES, cum_weights=_COUNTRY_CUM, k=count)
-    referrers = rng.choices(_REFERRER_VALUES, cum_weights=_REFERRER_CUM, k=count)
-    # Ids: day, then workspace, then sequence; unique across the account and ascending in time.
-    base = (day.toordinal() * _MAX_WORKSPACES + workspace_index) * _ID_SEQUENCE_SPAN
-    events: list[dict[str, Any]] = []
-    for i in range(count):
-        link = links[i]
-        device_type, platform, browser = clients[i]
-        event: dict[str, Any] = {
-            "id": base + i + 1,
-            "workspace_id": workspace.workspace_id,
-            "organization_id": ORGANIZATION_ID,
-            "url_id": link.url_id,
-            "domain": link.domain,
-            "url_slug": link.url_slug,
-            "device_type": device_type,
-            "platform": platform,
-            "browser": browser,
-        }
-        country = countries[i]
-        if country is not None:
-            event["country"] = country
-        referrer = referrers[i]
-        if referrer is not None:
-            event["referrer"] = referrer
-        event["created_at"] = created[i]
-        events.append(event)
-    return events
-
-
-@attrs.frozen
-class Day:
-    """One (workspace, day), serialized: the JSON array's inside, without brackets, whole and per link."""
-
-    count: int
-    fragment: bytes
-    by_url: Mapping[int, tuple[int, bytes]]
-
-    @property
-    def size(self) -> int:
-        return len(self.fragment) * 2 + 64
-
-    def part(self, url_id: int | None) -> tuple[int, bytes]:
-        """(count, fragment) of the whole day, or of one link (empty for a link with no clicks)."""
-        if url_id is None:
-            return self.count, self.fragment
-        return self.by_url.get(url_id, (0, b""))
-
-
-def serialize_day(events: list[dict[str, Any]]) -> Day:
-    grouped: dict[int, list[dict[str, Any]]] = {}
-    for event in events:
-        grouped.setdefault(event["url_id"], []).append(event)
-    by_url = {url_id: (len(group), _json.dumps(group)[1:-1]) for url_id, group in grouped.items()}
-    return Day(count=len(events), fragment=_json.dumps(events)[1:-1], by_url=by_url)

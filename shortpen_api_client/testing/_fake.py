@@ -8,36 +8,24 @@ import hmac
 import threading
 import time
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
 import httpx
 
+from .. import _schema
 from . import _json, _server
-from ._cache import SizedLRU
-from ._data import (
-    FIRST_DAY,
-    LAST_DAY,
-    MAX_EVENTS_PER_DAY,
-    ORGANIZATION_ID,
-    WORKSPACES,
-    Day,
-    day_count,
-    generate_day,
-    serialize_day,
-)
+from ._data import FIRST_DAY, LAST_DAY, MAX_EVENTS_PER_DAY, ORGANIZATION_ID, SCAN_LIMIT, WORKSPACES
+from ._events import SHAPES
 from ._faults import Fault, FaultPlan
-from ._request import BadRequest, Query, parse_json, parse_query
-from ._responses import HTML, error_response, gateway_page, html_response, json_response, ok_body
+from ._limits import RateLimit, TokenBucket
+from ._request import BadRequest, RequestRules, parse_json
+from ._responses import HTML, error_response, gateway_page, html_response, json_response
+from ._store import Clicks
 from ._transport import FakeTransport
 
-PATH: Final = "/v1/analytics"
-
-_EMPTY_DAY: Final = Day(count=0, fragment=b"", by_url=MappingProxyType({}))
-_DAY_CACHE_BYTES: Final = 128 * 1024 * 1024
-_RESPONSE_CACHE_BYTES: Final = 256 * 1024 * 1024
 _NOT_JSON: Final = object()
 
 
@@ -53,11 +41,12 @@ class RecordedRequest:
     """The parsed JSON body, or None when it is empty or not JSON (see ``content``)."""
     content: bytes = attrs.field(repr=False)
     at: float
-    """``time.monotonic()`` at arrival."""
+    """The fake's ``clock()`` at arrival (``time.monotonic()`` unless the fake was given a clock)."""
     headers: Mapping[str, str]
     """Lower-case names; ``authorization`` keeps its scheme only: ``"Bearer [redacted]"``."""
     fault: Fault | None
-    """The fault the plan chose for this request, if any."""
+    """The fault the plan chose for this request, if any; ``Fault.rate_limit(n)`` when the fake's
+    ``rate_limit`` turned it away."""
 
 
 def _redacted_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -70,10 +59,8 @@ def _redacted_headers(headers: httpx.Headers) -> dict[str, str]:
     return out
 
 
-def _iso(value: dt.date | str, field: str) -> str:
-    if isinstance(value, dt.datetime) or not isinstance(value, dt.date | str):
-        raise TypeError(f"{field} must be a datetime.date or a 'YYYY-MM-DD' string, got {value!r}")
-    return value if isinstance(value, str) else value.isoformat()
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _zone(timezone: str | dt.tzinfo) -> dt.tzinfo:
@@ -89,9 +76,42 @@ class FakeShortPen:
     """A spec-faithful fake of ShortPen's ``POST /v1/analytics``, with deterministic data and faults.
 
     The account (for every seed): organization 3; workspaces 24 (the default, links 501-508), 31
-    (links 601-605) and 47 (links 701-704). Clicks exist from 2000-01-01 to 2099-12-31, about
+    (links 601-605) and 47 (links 701-704). Clicks exist from 2000-01-01 up to today, about
     ``events_per_day`` per workspace and local day; ``heavy_days`` sets the exact count of chosen days
     of the first workspace. Everything is a function of ``seed``: same seed, same bytes.
+
+    The events follow the spec: every property of ``AnalyticsEvent`` in the spec's order, of its type
+    (fields the fake knows keep their meaning: ids, links, clients, countries, referrers, local
+    ``created_at``; any other gets a generic value of its type). ``shape`` says how they look:
+
+    - ``"spec"`` (the default): only what the spec allows. Each optional field is absent from about a
+      tenth of the events (and null on another tenth if the spec makes it nullable); ascending by
+      ``created_at`` then ``id``, whole seconds.
+    - ``"realistic"``: data shaped like a real server's, beyond its spec: optional fields absent on a
+      tenth and null on another tenth (nullable or not), two fields the spec does not know on every
+      event (``beta_flags``: a list of text; ``utm``: an object or null), milliseconds on a fifth of
+      the timestamps (``2025-01-01T10:00:00.123+01:00``), ties (the same ``created_at`` as the event
+      before, 3%) and small inversions (neighbours swapped, 2%: not ascending). Pass a timezone with
+      DST (``timezone="Europe/Berlin"``) for 23- and 25-hour days.
+
+    Requests are checked against the spec's request schema (required fields, types and formats; fields
+    it does not list are ignored), then by the rules its descriptions state: ``end`` on or after
+    ``start``, ``workspace_id`` one of the organization's; a 400's message starts with the field.
+
+    The fake's own choices where the real API's behaviour is unknown: days after the current date in
+    the account's timezone (``now``, default the system clock) have no clicks, today has all of its
+    clicks; a ``url_id`` that is not a link of the workspace answers 200 with no events. A request
+    that covers more than ``SCAN_LIMIT`` (500,000) clicks of the workspace answers the gateway's
+    504 at once, without generating anything, whatever ``max_events_per_response`` says.
+
+    ``spec`` (an OpenAPI document as data, default: the vendored spec this package was generated
+    from) is where the event and request schemas are derived from; give another one to see what a
+    spec change does to the wire (the generated models do not follow it).
+
+    ``rate_limit=RateLimit(per_second=2, burst=2)`` answers 429 with ``Retry-After`` to requests over
+    that rate (a token bucket, see :class:`RateLimit`), before any fault of the plan; time is the
+    fake's ``clock`` (``time.monotonic`` unless given: a test can pass the fake clock it also gives
+    the client, so that nothing waits for real).
 
     Two ways in, one handler (:meth:`handle`): :meth:`transport` for an ``httpx.Client`` or
     ``httpx.AsyncClient``, and :meth:`serve` on a real loopback socket.
@@ -107,6 +127,11 @@ class FakeShortPen:
         heavy_days: Mapping[dt.date, int] | None = None,
         max_events_per_response: int | None = None,
         faults: FaultPlan | None = None,
+        shape: str = "spec",
+        now: Callable[[], dt.datetime] = _utc_now,
+        spec: Mapping[str, Any] | None = None,
+        rate_limit: RateLimit | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 <= events_per_day <= MAX_EVENTS_PER_DAY // 2:
             raise ValueError(f"events_per_day must be in [0, {MAX_EVENTS_PER_DAY // 2}]")
@@ -120,6 +145,14 @@ class FakeShortPen:
                 raise ValueError(f"heavy_days: {count} events on {day} is not in [0, {MAX_EVENTS_PER_DAY}]")
         if max_events_per_response is not None and max_events_per_response < 0:
             raise ValueError("max_events_per_response must not be negative")
+        if shape not in SHAPES:
+            raise ValueError(f"shape: {shape!r} is not one of {', '.join(map(repr, SHAPES))}")
+        derived = _schema.derive(spec) if spec is not None else None
+        self._path = derived.path if derived else _schema.PATH
+        self._method = derived.method if derived else _schema.METHOD
+        self._rules = RequestRules(derived.request if derived else _schema.REQUEST)
+        self._shape_name = shape
+        self._now = now
         self._seed = seed
         self._tz = _zone(timezone)
         self._events_per_day = events_per_day
@@ -130,16 +163,27 @@ class FakeShortPen:
         """Above this many events in a response: 504 with an HTML body, like a gateway (settable)."""
         self.faults = faults
         """The fault plan (settable; request numbers keep counting)."""
+        self._clock = clock
+        self._rate_limit = rate_limit
+        self._bucket = None if rate_limit is None else TokenBucket(rate_limit, clock())
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._occurrences: dict[bytes, int] = {}
-        self._days: SizedLRU[Day] = SizedLRU(budget=_DAY_CACHE_BYTES)
-        self._bodies: SizedLRU[bytes] = SizedLRU(budget=_RESPONSE_CACHE_BYTES)
+        self._clicks = Clicks(
+            seed=seed,
+            tz=self._tz,
+            events_per_day=events_per_day,
+            heavy_days=self._heavy_days,
+            fields=derived.event if derived else _schema.EVENT,
+            shape=SHAPES[shape],
+            today=self.today,
+        )
 
     def __repr__(self) -> str:
         return (
             f"FakeShortPen(seed={self._seed}, timezone={str(self._tz)!r}, "
-            f"events_per_day={self._events_per_day}, requests={len(self._requests)})"
+            f"events_per_day={self._events_per_day}, shape={self._shape_name!r}, "
+            f"requests={len(self._requests)})"
         )
 
     # -- the account -------------------------------------------------------------------------------
@@ -147,6 +191,10 @@ class FakeShortPen:
     @property
     def seed(self) -> int:
         return self._seed
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        return self._rate_limit
 
     @property
     def timezone(self) -> dt.tzinfo:
@@ -160,6 +208,16 @@ class FakeShortPen:
     @property
     def heavy_days(self) -> Mapping[dt.date, int]:
         return self._heavy_days
+
+    @property
+    def shape(self) -> str:
+        """``"spec"`` or ``"realistic"`` (see the class docstring)."""
+        return self._shape_name
+
+    def today(self) -> dt.date:
+        """The account's current date (``now()`` in its timezone): later days have no clicks."""
+        now = self._now()
+        return (now if now.tzinfo else now.replace(tzinfo=dt.UTC)).astimezone(self._tz).date()
 
     @property
     def organization_id(self) -> int:
@@ -190,22 +248,23 @@ class FakeShortPen:
         *,
         workspace_id: int | None = None,
         url_id: int | None = None,
+        **fields: Any,
     ) -> list[dict[str, Any]]:
-        """Ground truth: exactly the ``data`` of one successful request for this range.
+        """Ground truth: exactly the ``data`` of one successful request for this range, in its order.
 
-        Ignores ``max_events_per_response`` and faults, and is not recorded as a request. Raises
-        ``ValueError`` with the API's 400 message for what the API would refuse.
+        The request body is built from the spec's request fields: these arguments by name, ``None``
+        left out (``fields``: any other field of the request schema, e.g. one a newer spec adds).
+        Ignores ``max_events_per_response``, the scan limit and faults, and is not recorded as a
+        request. Raises ``ValueError`` with the API's 400 message for what the API would refuse.
         """
-        body: dict[str, Any] = {"start": _iso(start, "start"), "end": _iso(end, "end")}
-        if workspace_id is not None:
-            body["workspace_id"] = workspace_id
-        if url_id is not None:
-            body["url_id"] = url_id
+        body = self._rules.body(
+            {"start": start, "end": end, "workspace_id": workspace_id, "url_id": url_id, **fields}
+        )
         try:
-            query = parse_query(body)
+            query = self._rules.parse(body)
         except BadRequest as exc:
             raise ValueError(exc.message) from None
-        data: list[dict[str, Any]] = _json.loads(self._ok_body(query))["data"]
+        data: list[dict[str, Any]] = _json.loads(self._clicks.ok_body(query))["data"]
         return data
 
     # -- the ways in -------------------------------------------------------------------------------
@@ -231,7 +290,6 @@ class FakeShortPen:
         come back as a response with effects (``response.extensions``) that :meth:`transport` and
         :meth:`serve` carry out; this method itself never waits.
         """
-        at = time.monotonic()
         try:
             content = request.content
         except httpx.RequestNotRead:
@@ -249,10 +307,15 @@ class FakeShortPen:
             content if not_json is not None else _json.canonical(parsed)
         )
         with self._lock:
+            at = self._clock()
             number = len(self._requests) + 1
             occurrence = self._occurrences[key] = self._occurrences.get(key, 0) + 1
+            retry_after = None if self._bucket is None else self._bucket.take(at)
             plan = self.faults
-            fault = plan.fault_for(number=number, key=key, occurrence=occurrence) if plan else None
+            if retry_after is not None:
+                fault: Fault | None = Fault.rate_limit(retry_after=retry_after)
+            else:
+                fault = plan.fault_for(number=number, key=key, occurrence=occurrence) if plan else None
             self._requests.append(
                 RecordedRequest(
                     number=number,
@@ -287,11 +350,13 @@ class FakeShortPen:
 
     def _respond(self, request: httpx.Request, parsed: Any, not_json: BadRequest | None) -> httpx.Response:
         path = request.url.path
-        if path != PATH:
+        if path != self._path:
             return error_response(404, f"Not found: {request.method} {path[:100]}")
-        if request.method != "POST":
+        if request.method != self._method:
             return error_response(
-                405, f"Method not allowed: {request.method} {PATH} (allowed: POST)", headers={"allow": "POST"}
+                405,
+                f"Method not allowed: {request.method[:20]} {self._path} (allowed: {self._method})",
+                headers={"allow": self._method},
             )
         unauthorized = self._authorized(request)
         if unauthorized is not None:
@@ -299,56 +364,11 @@ class FakeShortPen:
         try:
             if not_json is not None:
                 raise not_json
-            query = parse_query(parsed)
+            query = self._rules.parse(parsed)
         except BadRequest as exc:
             return error_response(400, exc.message)
+        scanned, answered = self._clicks.sizes(query)
         limit = self.max_events_per_response
-        if limit is not None and self._count(query) > limit:
+        if scanned > SCAN_LIMIT or (limit is not None and answered > limit):
             return html_response(504, gateway_page(504), headers={"content-type": HTML})
-        return json_response(200, self._ok_body(query))
-
-    def _ordinals(self, query: Query) -> range:
-        first = max(query.start, FIRST_DAY).toordinal()
-        last = min(query.end, LAST_DAY).toordinal()
-        return range(first, last + 1)
-
-    def _day(self, workspace_index: int, ordinal: int) -> Day:
-        key = (workspace_index, ordinal)
-        cached = self._days.get(key)
-        if cached is not None:
-            return cached
-        day = dt.date.fromordinal(ordinal)
-        count = self._day_count(workspace_index, day)
-        if count == 0:
-            return _EMPTY_DAY
-        events = generate_day(
-            seed=self._seed, workspace_index=workspace_index, day=day, count=count, tz=self._tz
-        )
-        serialized = serialize_day(events)
-        self._days.put(key, serialized, serialized.size)
-        return serialized
-
-    def _day_count(self, workspace_index: int, day: dt.date) -> int:
-        return day_count(
-            seed=self._seed,
-            workspace_index=workspace_index,
-            day=day,
-            events_per_day=self._events_per_day,
-            heavy_days=self._heavy_days,
-        )
-
-    def _count(self, query: Query) -> int:
-        index = query.workspace_index
-        if query.url_id is None:  # cheap: no clicks generated
-            return sum(self._day_count(index, dt.date.fromordinal(o)) for o in self._ordinals(query))
-        return sum(self._day(index, o).part(query.url_id)[0] for o in self._ordinals(query))
-
-    def _ok_body(self, query: Query) -> bytes:
-        """The 200 body for a query, serialized once and then served from a bounded LRU."""
-        key = (query.workspace_index, query.url_id, query.start, query.end)
-        body = self._bodies.get(key)
-        if body is None:
-            index = query.workspace_index
-            body = ok_body([self._day(index, o).part(query.url_id)[1] for o in self._ordinals(query)])
-            self._bodies.put(key, body, len(body))
-        return body
+        return json_response(200, self._clicks.ok_body(query))

@@ -1,7 +1,9 @@
 """The socket way in: the fake's handler behind a stdlib HTTP/1.1 server on loopback.
 
 One thread per connection (``ThreadingHTTPServer``), keep-alive, Content-Length or chunked request
-bodies. Response effects happen on the socket: a dropped connection closes it without a response, a
+bodies. Every method reaches the fake's handler (TRACE, CONNECT and made-up ones too: on the API's
+path they get its 405 with an ``Allow`` header), and the errors the stdlib answers itself (a bad
+request line, a URI or header too long) come as the JSON error envelope, never its HTML page. Response effects happen on the socket: a dropped connection closes it without a response, a
 truncated body sends less than its Content-Length and closes, a drip sends the body in pieces with
 waits between them. Waits are interruptible: leaving :func:`serve` wakes them and closes every open
 connection, so shutdown never waits for a client.
@@ -15,6 +17,7 @@ import socketserver
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
@@ -112,6 +115,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         ]
         host = self.headers.get("host") or f"{server.server_name}:{server.server_port}"
         try:
+            if not self.path.startswith("/") and "://" not in self.path:
+                raise ValueError("not an origin-form or absolute URL (CONNECT's host:port is not a path)")
             url = httpx.URL(self.path if "://" in self.path else f"http://{host}{self.path}")
             request = httpx.Request(self.command, url, headers=headers, content=body)
         except (httpx.InvalidURL, ValueError):
@@ -163,7 +168,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except _DISCONNECTS:
             self.close_connection = True
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        """``do_<METHOD>`` for every method: the fake's handler decides (404, 405 with Allow, ...),
+        where the stdlib would answer an unknown method with its own 501 HTML page."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own errors (bad request line, URI or headers too long) as the JSON envelope."""
+        self.close_connection = True
+        text = (message or HTTPStatus(code).phrase)[:200]
+        self._send(error_response(int(code), text), head_only=getattr(self, "command", None) == "HEAD")
 
 
 @contextlib.contextmanager

@@ -12,8 +12,10 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from shortpen_api_client.testing import FakeShortPen
+from shortpen_api_client import _schema
+from shortpen_api_client.testing import FakeShortPen, _store
 from shortpen_api_client.testing._cache import SizedLRU
+from shortpen_api_client.testing._data import SCAN_LIMIT, link_counts
 
 from .conftest import PATH, WEEK, client_for
 
@@ -35,10 +37,9 @@ def test_envelope_and_event_fields(client: httpx.Client, fake: FakeShortPen) -> 
     body = client.post(PATH, json=WEEK).json()
     assert list(body) == ["success", "status_code", "message", "data"]
     assert (body["success"], body["status_code"], body["message"]) == (True, 200, "")
-    required = {"id", "workspace_id", "organization_id", "url_id", "domain", "created_at"}
-    optional = {"url_slug", "device_type", "platform", "browser", "country", "referrer"}
+    required = {f.name for f in _schema.EVENT if f.required}
     for event in body["data"]:
-        assert required <= set(event) <= required | optional
+        assert required <= set(event) <= set(_schema.EVENT_NAMES)
         assert event["organization_id"] == fake.organization_id
         assert event["url_id"] in fake.url_ids(event["workspace_id"])
         assert ISO.fullmatch(event["created_at"])
@@ -117,9 +118,9 @@ def test_ids_are_unique_across_workspaces_and_stable() -> None:
 
 def test_a_realistic_mix_with_country_and_referrer_sometimes_absent() -> None:
     events = FakeShortPen(events_per_day=200).events("2025-01-01", "2025-01-14")
-    assert {e["device_type"] for e in events} == {"mobile", "desktop", "tablet"}
-    assert {e["platform"] for e in events} == {"iOS", "Android", "Windows", "macOS", "Linux"}
-    assert len({e["browser"] for e in events}) >= 4
+    assert {e.get("device_type") for e in events} == {"mobile", "desktop", "tablet", None}
+    assert {e.get("platform") for e in events} == {"iOS", "Android", "Windows", "macOS", "Linux", None}
+    assert len({e.get("browser") for e in events}) >= 5
     assert len({e["domain"] for e in events}) >= 2
     countries = [e["country"] for e in events if "country" in e]
     assert all(re.fullmatch(r"[A-Z]{2}", c) for c in countries)
@@ -217,11 +218,101 @@ def test_above_max_events_per_response_is_a_504_html_page() -> None:
         assert http.post(PATH, json={**WEEK, "end": "2025-01-01"}).status_code == 200
 
 
-def test_a_huge_range_above_the_limit_is_refused_without_generating_it() -> None:
+def test_a_huge_range_above_the_limit_is_refused_without_generating_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     fake = FakeShortPen(max_events_per_response=1000)
+    monkeypatch.setattr(_store, "generate_day", no_generating)
     with client_for(fake) as http:
         response = http.post(PATH, json={"start": "2000-01-01", "end": "2099-12-31"})
+        assert response.status_code == 504
+        # With a link filter: its exact count, still without generating (issue 16.9: this one hung).
+        response = http.post(PATH, json={"start": "1900-01-01", "end": "2042-12-31", "url_id": 501})
+        assert response.status_code == 504
+
+
+def no_generating(**kwargs: object) -> object:
+    raise AssertionError("a day was generated")
+
+
+@pytest.mark.parametrize("url_id", [None, 501, 508, 601])
+def test_a_range_over_the_scan_limit_is_a_504_at_once_whatever_the_filter(
+    monkeypatch: pytest.MonkeyPatch, url_id: int | None
+) -> None:
+    """No ``max_events_per_response``: the fake's own bound (SCAN_LIMIT clicks of the workspace)."""
+    fake = FakeShortPen()  # 200 a day: about 1.9 million clicks a workspace from 2000 to today
+    monkeypatch.setattr(_store, "generate_day", no_generating)
+    body: dict[str, object] = {"start": "1883-01-01", "end": "2025-12-31"}  # 143 years
+    if url_id is not None:
+        body["url_id"] = url_id
+    with client_for(fake) as http:
+        response = http.post(PATH, json=body)
     assert response.status_code == 504
+    assert "<title>504 Gateway Time-out</title>" in response.text
+
+
+def test_the_scan_limit_counts_the_workspace_not_the_link() -> None:
+    day = dt.date(2025, 1, 2)
+    fake = FakeShortPen(events_per_day=1, heavy_days={day: SCAN_LIMIT}, max_events_per_response=None)
+    with client_for(fake) as http:
+        # The heavy day alone is at the limit (served), one more day of the workspace is above it,
+        # even for a link that has only part of those clicks.
+        over = {"start": "2025-01-02", "end": "2025-01-03", "url_id": 508}
+        assert http.post(PATH, json=over).status_code == 504
+        assert (
+            http.post(PATH, json={"start": "2025-01-03", "end": "2025-01-04", "url_id": 508}).status_code
+            == 200
+        )
+
+
+def test_link_counts_are_the_counts_of_the_generated_days() -> None:
+    fake = FakeShortPen(seed=9, events_per_day=60)
+    for workspace_id in fake.workspace_ids:
+        for day in (dt.date(2025, 1, 1) + dt.timedelta(days=n) for n in range(0, 60, 7)):
+            events = fake.events(day, day, workspace_id=workspace_id)
+            index = fake.workspace_ids.index(workspace_id)
+            expected = link_counts(seed=9, workspace_index=index, day=day, count=len(events))
+            counted = collections.Counter(e["url_id"] for e in events)
+            assert tuple(counted[u] for u in fake.url_ids(workspace_id)) == expected
+            assert sum(expected) == len(events)
+
+
+def test_no_clicks_after_today_in_the_accounts_timezone() -> None:
+    # 23:30 UTC on 2025-01-10 is already 2025-01-11 in Tokyo.
+    now = dt.datetime(2025, 1, 10, 23, 30, tzinfo=dt.UTC)
+    utc = FakeShortPen(events_per_day=20, now=lambda: now)
+    tokyo = FakeShortPen(events_per_day=20, timezone="Asia/Tokyo", now=lambda: now)
+    assert utc.today() == dt.date(2025, 1, 10)
+    assert tokyo.today() == dt.date(2025, 1, 11)
+    assert {e["created_at"][:10] for e in utc.events("2025-01-09", "2025-01-20")} == {
+        "2025-01-09",
+        "2025-01-10",
+    }
+    assert {e["created_at"][:10] for e in tokyo.events("2025-01-10", "2025-01-20")} == {
+        "2025-01-10",
+        "2025-01-11",
+    }
+    assert len(utc.events("2025-01-10", "2025-01-10")) == len(
+        FakeShortPen(events_per_day=20).events("2025-01-10", "2025-01-10")
+    )  # today: whole
+    with client_for(utc) as http:
+        future = http.post(PATH, json={"start": "2025-01-11", "end": "2026-01-11"})
+    assert (future.status_code, future.json()["data"]) == (200, [])
+
+
+def test_the_clock_moves_with_time() -> None:
+    now = [dt.datetime(2025, 1, 10, 12, tzinfo=dt.UTC)]
+    fake = FakeShortPen(events_per_day=20, now=lambda: now[0])
+    with client_for(fake) as http:
+        assert http.post(PATH, json={"start": "2025-01-11", "end": "2025-01-11"}).json()["data"] == []
+        now[0] += dt.timedelta(days=1)
+        assert http.post(PATH, json={"start": "2025-01-11", "end": "2025-01-11"}).json()["data"]
+
+
+def test_an_unknown_url_id_answers_no_events(client: httpx.Client) -> None:
+    for url_id in (999, -1, 2**70, 601):  # 601 is a link of another workspace
+        response = client.post(PATH, json={**WEEK, "url_id": url_id})
+        assert (response.status_code, response.json()["data"]) == (200, []), url_id
 
 
 def test_sized_lru_evicts_least_recently_used_by_size() -> None:
@@ -239,6 +330,7 @@ def test_sized_lru_evicts_least_recently_used_by_size() -> None:
 
 def test_a_repeated_request_is_served_from_the_byte_cache(client: httpx.Client, fake: FakeShortPen) -> None:
     first = client.post(PATH, json=WEEK).content
-    cached = fake._bodies.get((0, None, dt.date(2025, 1, 1), dt.date(2025, 1, 7)))
+    days = (dt.date(2025, 1, 1).toordinal(), dt.date(2025, 1, 8).toordinal())
+    cached = fake._clicks._bodies.get((0, None, *days))
     assert cached == first
     assert client.post(PATH, json={"end": "2025-01-07", "start": "2025-01-01"}).content == first

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import socket
 import threading
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
 
-from .conftest import PATH, WEEK, auth, client_for, validate_response
+from .conftest import PATH, WEEK, auth, client_for, validate_response, validate_schema
 
 Outcome = tuple[Any, ...]
 
@@ -240,3 +241,54 @@ def test_a_chosen_port_can_be_served_again_right_away(fake: FakeShortPen) -> Non
         with fake.serve(port=port) as base_url, served_client(base_url, fake) as http:
             assert base_url == f"http://127.0.0.1:{port}"
             assert http.post(PATH, json=WEEK).status_code == 200
+
+
+def raw_exchange(base_url: str, head: bytes) -> tuple[bytes, bytes]:
+    """Send ``head`` (a request line and headers) as is; the response's head and body."""
+    with socket.create_connection(("127.0.0.1", port_of(base_url)), timeout=5) as connection:
+        connection.sendall(head + b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    response_head, _, body = received.partition(b"\r\n\r\n")
+    return response_head, body
+
+
+@pytest.mark.parametrize("method", [b"TRACE", b"CONNECT", b"M-SEARCH", b"PROPFIND", b"FOO"])
+def test_any_method_on_the_path_is_405_with_allow_and_the_envelope(fake: FakeShortPen, method: bytes) -> None:
+    """Not the stdlib's 501 HTML page (schemathesis sent TRACE, issue 16.9)."""
+    with fake.serve() as base_url:
+        head, body = raw_exchange(base_url, method + b" /v1/analytics HTTP/1.1")
+        other_head, other_body = raw_exchange(base_url, method + b" /elsewhere HTTP/1.1")
+    assert head.startswith(b"HTTP/1.1 405 ")
+    assert b"\r\nallow: POST" in head
+    assert json.loads(body) == {
+        "success": False,
+        "status_code": 405,
+        "message": f"Method not allowed: {method.decode()} /v1/analytics (allowed: POST)",
+        "data": None,
+    }
+    validate_schema("ErrorResponse", json.loads(body))
+    assert other_head.startswith(b"HTTP/1.1 404 ")
+    validate_schema("ErrorResponse", json.loads(other_body))
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"garbage", 400),  # not a request line
+        (b"GET /v1/analytics HTTP/9.9", 505),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1", 414),
+        (b"CONNECT api.shortpen.com:443 HTTP/1.1", 400),  # authority form: not a path of this server
+    ],
+    ids=["bad-request-line", "http-version", "uri-too-long", "connect-authority"],
+)
+def test_the_stdlibs_own_errors_are_json_envelopes(fake: FakeShortPen, head: bytes, status: int) -> None:
+    with fake.serve() as base_url:
+        response_head, body = raw_exchange(base_url, head)
+    assert response_head.startswith(b"HTTP/1.1 %d " % status)
+    assert b"content-type: application/json" in response_head
+    envelope = json.loads(body)
+    validate_schema("ErrorResponse", envelope)
+    assert envelope["status_code"] == status
+    assert b"<html" not in body.lower()

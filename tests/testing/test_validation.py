@@ -98,7 +98,7 @@ def test_token_is_settable(fake: FakeShortPen) -> None:
         ({"start": "2025-01-07", "end": "2025-01-01"}, "end: must be on or after start (2025-01-07)"),
         ({**WEEK, "workspace_id": "24"}, "workspace_id: must be an integer, got '24'"),
         ({**WEEK, "workspace_id": True}, "workspace_id: must be an integer, got True"),
-        ({**WEEK, "workspace_id": 24.0}, "workspace_id: must be an integer, got 24.0"),
+        ({**WEEK, "workspace_id": 24.5}, "workspace_id: must be an integer, got 24.5"),
         ({**WEEK, "workspace_id": None}, "workspace_id: must be an integer, got None"),
         ({**WEEK, "workspace_id": 99}, "workspace_id: unknown workspace 99"),
         ({**WEEK, "url_id": "501"}, "url_id: must be an integer, got '501'"),

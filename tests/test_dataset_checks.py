@@ -1,0 +1,221 @@
+"""A sync does not trust its records blindly (``_dataset``): a day is complete only when its file, at
+the path derived from the day, is the one recorded (size and SHA-256); nothing outside the folder is
+ever read, and no symlink in the folder is followed or written through."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from shortpen_api_client import SPEC_SHA256, InvalidArgumentError, __version__
+from shortpen_api_client._dataset import MANIFEST_NAME, Dataset
+
+LONG_AFTER = datetime(2030, 1, 1, tzinfo=UTC)
+D1, D2, D3 = date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)
+
+
+def events(day: date, count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": day.day * 1000 + i,
+            "workspace_id": 24,
+            "organization_id": 3,
+            "url_id": 501,
+            "domain": "go.shortpen.com",
+            "created_at": f"{day.isoformat()}T10:{i % 60:02d}:00+01:00",
+        }
+        for i in range(count)
+    ]
+
+
+def write(dataset: Dataset, day: date, count: int = 5) -> None:
+    dataset.write_day(
+        day, events(day, count), fetched_at=LONG_AFTER, client_version=__version__, spec_sha256=SPEC_SHA256
+    )
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A dataset three folders deep, so that ``../../../`` leads to ``tmp_path``."""
+    path = tmp_path / "a" / "b" / "ds"
+    with Dataset(path) as dataset:
+        for day in (D1, D2, D3):
+            write(dataset, day)
+    return path
+
+
+def edit_manifest(folder: Path, day: date, **changes: Any) -> None:
+    manifest = json.loads((folder / MANIFEST_NAME).read_text())
+    manifest["days"][day.isoformat()].update(changes)
+    (folder / MANIFEST_NAME).write_text(json.dumps(manifest))
+
+
+def to_skip(folder: Path) -> set[date]:
+    """The days a rerun would keep (not fetch again), from a fresh look at the folder."""
+    planned = Dataset(folder).plan(D1, D3, lookback_days=0)
+    return {D1, D2, D3} - set(planned)
+
+
+def test_every_day_is_kept_when_nothing_changed(folder: Path) -> None:
+    assert to_skip(folder) == {D1, D2, D3}
+
+
+def test_the_records_hold_each_files_sha256_and_row_count(folder: Path) -> None:
+    dataset = Dataset(folder)
+    for day, record in dataset.records.items():
+        data = dataset.day_path(day).read_bytes()
+        assert record.sha256 == hashlib.sha256(data).hexdigest()
+        assert record.bytes == len(data)
+        assert record.events == pq.read_metadata(dataset.day_path(day)).num_rows == 5
+
+
+def test_a_partition_zeroed_in_place_at_the_same_size_is_fetched_again(folder: Path) -> None:
+    path = Dataset(folder).day_path(D2)
+    size = path.stat().st_size
+    with path.open("r+b") as file:  # in place: same inode, same size
+        file.write(b"\0" * size)
+    assert path.stat().st_size == size
+    assert to_skip(folder) == {D1, D3}
+
+
+def test_one_changed_byte_is_enough(folder: Path) -> None:
+    path = Dataset(folder).day_path(D2)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    assert to_skip(folder) == {D1, D3}
+
+
+def test_a_record_pointing_at_another_days_file_is_not_complete(folder: Path) -> None:
+    dataset = Dataset(folder)
+    d1 = dataset.records[D1]
+    dataset.day_path(D2).unlink()  # D2's file is gone; its record now names D1's file, size and hash
+    edit_manifest(folder, D2, path=d1.path, bytes=d1.bytes, sha256=d1.sha256)
+    assert to_skip(folder) == {D1, D3}
+    assert not Dataset(folder).is_complete(D2)
+
+
+def test_a_record_whose_path_is_not_the_derived_one_is_not_complete(folder: Path) -> None:
+    # even though the day's own file is there and intact: the record was tampered with
+    edit_manifest(folder, D2, path="date=2025-01-02/../date=2025-01-02/part-0.parquet")
+    assert to_skip(folder) == {D1, D3}
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every path the code under test stats or opens."""
+    seen: list[str] = []
+    for name in ("open", "stat", "lstat"):
+        real = getattr(os, name)
+
+        def spy(path: Any, *args: Any, _real: Any = real, **kwargs: Any) -> Any:
+
+            seen_path = os.path.abspath(os.fspath(path)) if isinstance(path, str | os.PathLike) else ""  # noqa: PTH100
+            seen.append(seen_path)
+            return _real(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, name, spy)
+    return seen
+
+
+def test_a_record_pointing_outside_the_folder_is_never_followed(
+    folder: Path, tmp_path: Path, opened: list[str]
+) -> None:
+    outside = tmp_path / "etc" / "hostname"  # folder/../../../etc/hostname
+    outside.parent.mkdir()
+    outside.write_text("build-host-7\n")
+    assert (folder / "../../../etc/hostname").resolve() == outside.resolve()
+    hostname = outside.read_bytes()
+    Dataset(folder).day_path(D2).unlink()
+    edit_manifest(
+        folder,
+        D2,
+        path="../../../etc/hostname",
+        bytes=len(hostname),
+        sha256=hashlib.sha256(hostname).hexdigest(),
+    )
+    opened.clear()
+    assert to_skip(folder) == {D1, D3}
+    root = folder.resolve()
+    assert opened, "the spy saw nothing"
+    # only the folder, what is in it, and its parents (the lock's path is made canonical) are looked at
+    allowed = {str(root), *map(str, root.parents)}
+    outside_paths = [p for p in opened if p and p not in allowed and not p.startswith(f"{root}{os.sep}")]
+    assert outside_paths == []
+    assert str(outside) not in opened
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+def test_a_symlinked_day_file_or_directory_is_not_complete_and_not_written_through(
+    folder: Path, tmp_path: Path
+) -> None:
+    dataset = Dataset(folder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # D2: the file replaced by a symlink to an identical copy outside the folder
+    shutil.copy(dataset.day_path(D2), elsewhere / "d2.parquet")
+    dataset.day_path(D2).unlink()
+    dataset.day_path(D2).symlink_to(elsewhere / "d2.parquet")
+    # D3: the day's directory replaced by a symlink to an identical copy outside the folder
+    shutil.copytree(dataset.day_path(D3).parent, elsewhere / "d3")
+    shutil.rmtree(dataset.day_path(D3).parent)
+    dataset.day_path(D3).parent.symlink_to(elsewhere / "d3", target_is_directory=True)
+    assert to_skip(folder) == {D1}
+    before = {p.name: p.read_bytes() for p in elsewhere.rglob("*.parquet")}
+    with pytest.raises(InvalidArgumentError, match="symbolic link"):
+        write(dataset, D2)
+    with pytest.raises(InvalidArgumentError, match="not a directory"):
+        write(dataset, D3)
+    assert {p.name: p.read_bytes() for p in elsewhere.rglob("*.parquet")} == before
+
+
+def test_a_fifo_as_day_file_does_not_hang_the_plan(folder: Path) -> None:
+    path = Dataset(folder).day_path(D2)
+    path.unlink()
+    os.mkfifo(path)  # opening it for reading would block until a writer came
+    assert to_skip(folder) == {D1, D3}
+
+
+def test_a_version_1_manifest_is_read_and_its_days_fetched_again(folder: Path) -> None:
+    """0.1.0 recorded no checksum: its days cannot be verified, so they are fetched once more."""
+    manifest = json.loads((folder / MANIFEST_NAME).read_text())
+    manifest["manifest_version"] = 1
+    for entry in manifest["days"].values():
+        del entry["sha256"]
+    (folder / MANIFEST_NAME).write_text(json.dumps(manifest))
+    assert to_skip(folder) == set()
+    with Dataset(folder) as dataset:
+        write(dataset, D1)
+    assert to_skip(folder) == {D1}
+    assert json.loads((folder / MANIFEST_NAME).read_text())["manifest_version"] == 2
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+def test_a_window_with_a_day_that_cannot_be_written_records_none_of_its_days(tmp_path: Path) -> None:
+    """A window's days are written concurrently; all of them have finished (written or failed) before
+    anything is recorded or raised, and a failed window records nothing."""
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (folder / "date=2025-01-02").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    dataset = Dataset(folder)
+    with pytest.raises(InvalidArgumentError, match="date=2025-01-02"):
+        dataset.write_days(
+            {day: events(day, 50) for day in (D1, D2, D3)},
+            fetched_at=LONG_AFTER,
+            client_version=__version__,
+            spec_sha256=SPEC_SHA256,
+        )
+    assert dataset.records == {}
+    assert Dataset(folder).complete_days() == set()
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    assert list(folder.rglob("*.tmp")) == []  # the other days' writers finished and cleaned up
+    dataset.close()

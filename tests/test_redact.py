@@ -1,0 +1,123 @@
+"""Scrubbing before cutting: a token quoted by a server, in any form, at any offset of a body of any
+length, leaves no fragment in the message an error carries (``_redact``, through the decoder)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import string
+import urllib.parse
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shortpen_api_client._decode import decode_events, status_error
+from shortpen_api_client._redact import EXCERPT_CHARS, HEAD_BYTES, REDACTED, excerpt, scrub
+from shortpen_api_client.errors import InvalidResponseError
+
+from ._hostile import ECHOES, leaks, make_token
+
+FILLER = "lorem ipsum dolor sit amet, consectetur adipiscing elit; " * 6  # 342 characters
+LENGTHS = (8, 12, 20, 40, 72, 100)
+
+
+def messages(token: str, text: str) -> list[str]:
+    """What the decoder makes of ``text`` as a plain-text error, an HTML 200, and an error envelope."""
+    plain = status_error(400, text.encode(), content_type="text/plain", secret=token)
+    envelope = json.dumps({"success": False, "status_code": 401, "message": text}).encode()
+    quoted = status_error(401, envelope, content_type="application/json", secret=token)
+    try:
+        decode_events(f"<html>{text}</html>".encode(), content_type="text/html", secret=token)
+    except InvalidResponseError as exc:
+        page = str(exc)
+    return [str(plain), plain.message, str(quoted), quoted.message, page]
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+@pytest.mark.parametrize("echo", sorted(ECHOES))
+def test_an_echo_at_every_offset_of_a_long_body_leaves_no_fragment(echo: str, length: int) -> None:
+    token = make_token(length, seed=length)
+    form = ECHOES[echo](token)
+    for offset in range(len(FILLER) + 1):
+        for message in messages(token, FILLER[:offset] + form + FILLER[offset:]):
+            assert not leaks(message, token), (offset, message)
+
+
+def test_the_finding_a_72_character_token_at_offset_24() -> None:
+    """Cut to 80 characters first, the excerpt used to show the token's first 56 characters."""
+    token = make_token(72)
+    body = f"invalid credentials in: {token} (request id 7f3a)".encode()
+    error = status_error(502, body, content_type="text/plain", secret=token)
+    assert (
+        error.message
+        == f"{len(body)} bytes of text/plain, starting 'invalid credentials in: {REDACTED} (request id 7f3a)'"
+    )
+    assert token[:8] not in str(error)
+
+
+VISIBLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+@given(
+    token=st.text(alphabet=VISIBLE_ASCII, min_size=8, max_size=120),
+    echo=st.sampled_from(sorted(ECHOES)),
+    before=st.text(alphabet=string.ascii_lowercase + " \n<>", max_size=200),
+    after=st.text(alphabet=string.ascii_lowercase + " \n<>", max_size=200),
+)
+def test_any_visible_ascii_token_in_any_form_is_scrubbed(
+    token: str, echo: str, before: str, after: str
+) -> None:
+    text = before + ECHOES[echo](token) + after
+
+    def leaked(output: str) -> list[str]:
+        # a fragment the surrounding text itself holds (after="<<aaaaaa", token="0<<aaaaaa") is no leak
+        return [fragment for fragment in leaks(output, token) if fragment not in before + after]
+
+    scrubbed = scrub(text, token)
+    assert not leaked(scrubbed), scrubbed
+    assert not leaked(excerpt(text.encode(), token))
+    assert scrub(scrubbed, token) == scrubbed  # idempotent: a second pass (the engine's) changes nothing
+
+
+@pytest.mark.parametrize("length", [12, 72])
+def test_a_token_cut_by_the_end_of_the_head_read_for_the_excerpt_leaves_no_fragment(length: int) -> None:
+    """Only the first HEAD_BYTES of a body are decoded for the excerpt; a body that is blank up to
+    there makes the excerpt reach that cut, where an echo may be split in two."""
+    token = make_token(length)
+    for form in (token, urllib.parse.quote(token, safe=""), base64.b64encode(token.encode()).decode()):
+        for start in range(HEAD_BYTES - len(form), HEAD_BYTES + 1):
+            body = (" " * start + form + " tail").encode()
+            assert len(body) > HEAD_BYTES
+            shown = excerpt(body, token)
+            assert not leaks(shown, token), (start, shown)
+
+
+def test_an_excerpt_is_one_short_line() -> None:
+    assert excerpt(b"  <html>\n <h1>Bad\tGateway</h1>\r\n</html>  ") == "<html> <h1>Bad Gateway</h1> </html>"
+    assert len(excerpt(b"x" * 10_000)) == EXCERPT_CHARS
+    assert excerpt(b"\xff\xfe broken utf-8") == "\ufffd\ufffd broken utf-8"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Bearer abc.def-123 next", "Authorization: Bearer [redacted] next"),
+        ('{"h": "bearer xyz"}', '{"h": "bearer [redacted]"}'),
+        ("GET /?auth=Bearer%20abc%2Fdef HTTP/1.1", "GET /?auth=Bearer%20[redacted] HTTP/1.1"),
+        ("q=Bearer+abc", "q=Bearer+[redacted]"),
+        ('{"h": "Bearer\\u0020abc"}', '{"h": "Bearer\\u0020[redacted]"}'),
+        ("Authorization: Bearer [redacted]", "Authorization: Bearer [redacted]"),
+        ("bearer of news", "bearer [redacted] news"),  # prose too: over-redaction is the safe side
+        ("no credentials here", "no credentials here"),
+    ],
+)
+def test_any_bearer_credential_is_taken_out_without_knowing_it(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+def test_text_without_the_token_is_left_alone() -> None:
+    token = make_token(40)
+    text = "HTTP 502: the upstream at 10.0.0.7:8443 did not answer in 30 s (trace id 7f3a9c1e)"
+    assert scrub(text, token) == text
+    assert excerpt(text.encode(), token) == text[:EXCERPT_CHARS]
