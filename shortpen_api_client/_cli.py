@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 import click
 from rich.console import Console
@@ -31,8 +31,8 @@ from ._client import (
 )
 from ._config import ENVIRONMENTS, TOKEN_ENV
 from ._engine import Progress
-from ._export import FORMATS, jsonl_encoder
-from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportReport, SyncReport, export_report
+from ._export import FORMATS
+from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportReport, SyncReport
 from ._schema import EVENT
 from ._spec import SPEC_SHA256, SPEC_VERSION
 from ._version import __version__
@@ -376,30 +376,43 @@ def export(start: str, end: str, output: str, fmt: str | None, **options: Any) -
 
 def stream_jsonl(client: ShortPen, start: str, end: str, options: dict[str, Any]) -> ExportReport:
     """``--output -``: JSONL on stdout as windows arrive (exactly as sent, one event a line)."""
-    run = client._run(start, end, options["workspace_id"], options["url_id"])
-    encode = jsonl_encoder()
-    out = sys.stdout.buffer
-    started = time.perf_counter()
-    written = lines = 0
+    out = _Counted(sys.stdout.buffer)
     try:
-        for batch in client._batches(run):
-            data = encode(batch.events)
-            out.write(data)
-            out.flush()  # a reader sees each window as it arrives, and `lines` is what reached stdout
-            written += len(data)
-            lines += len(batch.events)
+        return client.export(
+            start,
+            end,
+            cast(BinaryIO, out),  # what export needs of a stream: write() and flush()
+            format="jsonl",
+            workspace_id=options["workspace_id"],
+            url_id=options["url_id"],
+        )
     except BaseException as exc:  # a failure, Ctrl-C or SIGTERM: what is on stdout is not the export
-        if lines:
+        if out.lines:
             exc.add_note(
-                f"stdout got the first {plural(lines, 'line')} ({plural(lines, 'event')}) before the "
-                "failure: an incomplete export"
+                f"stdout got the first {plural(out.lines, 'line')} ({plural(out.lines, 'event')}) before "
+                "the failure: an incomplete export"
             )
         else:
             exc.add_note("nothing was written to stdout")
         raise
-    return export_report(
-        run, path=Path("-"), format="jsonl", nbytes=written, seconds=time.perf_counter() - started
-    )
+
+
+class _Counted:
+    """stdout for a streamed export: each write flushed at once (a reader sees each window as it
+    arrives), its lines counted (what reached stdout, for the error line after a failure)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.lines = 0
+
+    def write(self, data: bytes) -> int:
+        written = self.raw.write(data)
+        self.raw.flush()
+        self.lines += data.count(b"\n")
+        return written
+
+    def flush(self) -> None:
+        self.raw.flush()
 
 
 @cli.command()
@@ -516,6 +529,7 @@ def fake_server(
                 events_per_day=events_per_day,
                 max_events_per_response=max_events,
                 faults=faults,
+                max_recorded_requests=0,  # nothing reads the log here: memory stays flat however long it runs
             )
         with fake.serve(port=port) as url:
             stdout.print(f"Fake ShortPen API on {url} (workspaces {fake.workspace_ids}); Ctrl-C stops it.")
@@ -525,7 +539,7 @@ def fake_server(
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
-                stdout.print("stopped")
+                stdout.print(f"stopped after {fake.request_count} request(s)")
 
 
 def known_zone(name: str) -> str:
@@ -608,7 +622,7 @@ def print_demo_summary(report: ExportReport, heavy_day: dt.date, *, expected: in
     retries = plural(report.retries, "retry", "retries")
     table.add_row("requests", f"{report.requests:,} ({retries}, {plural(report.splits, 'split')})")
     table.add_row("seconds", f"{report.seconds:.2f}")
-    for name, top in top_values(report.path, report.format).items():
+    for name, top in (top_values(report.path, report.format) if report.path else {}).items():
         table.add_row(f"top {name}", ", ".join(f"{k} {v:,}" for k, v in top))
     table.add_row("file", f"{report.path} ({human_bytes(report.bytes)}, {report.format})")
     stdout.print(table)

@@ -8,15 +8,26 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from typing import Final
 
+import httpcore
 import httpx
 
+from ._throttle import MIN_MAX_RATE
 from .errors import InvalidArgumentError
 
 ENVIRONMENTS = ("api", "staging-api")
 TOKEN_ENV = "SHORTPEN_TOKEN"  # noqa: S105  (the variable's name, not a secret)
 BASE_URL_ENV = "SHORTPEN_BASE_URL"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2999, 12, 31)
+"""The dates a call accepts: every click ShortPen can hold, with room on both sides for the date
+arithmetic of windows, lookbacks and the day after the range (``date.max`` has no day after it)."""
+MAX_SECONDS = 10_000_000
+"""The longest ``timeout`` / ``total_timeout`` (about 116 days): finite, and within what the
+threading and socket layers accept."""
 
 
 def parse_date(value: object, name: str) -> dt.date:
@@ -28,19 +39,30 @@ def parse_date(value: object, name: str) -> dt.date:
             value=value,
         )
     if isinstance(value, dt.date):
-        return value
+        return _in_range(value, name)
     if isinstance(value, str):
         if _DATE.fullmatch(value):
             try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
+                return _in_range(dt.date.fromisoformat(value), name)
+            except ValueError as exc:
+                if isinstance(exc, InvalidArgumentError):
+                    raise
         raise InvalidArgumentError(
             f"{name} must be a real date as YYYY-MM-DD, got {value!r}", argument=name, value=value
         )
     raise InvalidArgumentError(
         f"{name} must be a datetime.date or a 'YYYY-MM-DD' string, got {value!r}", argument=name, value=value
     )
+
+
+def _in_range(value: dt.date, name: str) -> dt.date:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise InvalidArgumentError(
+            f"{name} must be between {FIRST_DATE} and {LAST_DATE}, got {value.isoformat()}",
+            argument=name,
+            value=value,
+        )
+    return value
 
 
 def parse_range(start: object, end: object) -> tuple[dt.date, dt.date]:
@@ -65,10 +87,14 @@ def check_id(value: object, name: str) -> int | None:
     return value
 
 
-def check_int(value: object, name: str, *, minimum: int) -> int:
+def check_int(value: object, name: str, *, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidArgumentError(
             f"{name} must be an integer >= {minimum}, got {value!r}", argument=name, value=value
+        )
+    if maximum is not None and value > maximum:
+        raise InvalidArgumentError(
+            f"{name} must be an integer <= {maximum:_}, got {value:_}", argument=name, value=value
         )
     return value
 
@@ -76,20 +102,29 @@ def check_int(value: object, name: str, *, minimum: int) -> int:
 def check_seconds(value: object, name: str, *, optional: bool = False) -> float | None:
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_SECONDS:
         raise InvalidArgumentError(
-            f"{name} must be a positive number of seconds, got {value!r}", argument=name, value=value
+            f"{name} must be a positive number of seconds, at most {MAX_SECONDS:_}, got {value!r}",
+            argument=name,
+            value=value,
         )
     return float(value)
 
 
 def check_rate(value: object, name: str) -> float | None:
-    """An optional positive, finite number (of requests a second)."""
+    """An optional finite number of requests a second, at least ``MIN_MAX_RATE`` (0.01: one request
+    every 100 s; a slower pace would only make the waits absurd, see ``_throttle.MIN_MAX_RATE``)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise InvalidArgumentError(
             f"{name} must be a positive number of requests a second, got {value!r}",
+            argument=name,
+            value=value,
+        )
+    if value < MIN_MAX_RATE:
+        raise InvalidArgumentError(
+            f"{name} must be at least {MIN_MAX_RATE:g} (one request every {1 / MIN_MAX_RATE:g} s), got {value!r}",
             argument=name,
             value=value,
         )
@@ -197,3 +232,33 @@ def resolve_base_url(base_url: str | None, environment: str, environ: Mapping[st
             f"{name} must not have a query or fragment, got {raw!r}", argument=name, value=raw
         )
     return str(url).rstrip("/")
+
+
+_PROXY_POOLS: Final = (
+    httpcore.HTTPProxy,
+    httpcore.SOCKSProxy,
+    httpcore.AsyncHTTPProxy,
+    httpcore.AsyncSOCKSProxy,
+)
+
+
+def check_not_proxied(http_client: httpx.Client | httpx.AsyncClient, url: str) -> None:
+    """Refuse the user's own ``http_client`` when it would send a plain ``http://`` ``url`` through a
+    proxy (which would read the token in clear): a proxy from ``HTTP_PROXY``/``ALL_PROXY`` (with
+    ``trust_env``), from ``proxy=``, or any transport mounted for the URL; or a default transport
+    that is itself a proxy. ``https://`` URLs are not checked: a proxy only tunnels their TLS.
+    """
+    if not url.startswith("http://"):
+        return
+    # httpx has no public way to ask which transport a URL will use: ``_transport_for_url`` is what
+    # ``Client.send`` itself calls (httpx 0.28), and an httpx transport's ``_pool`` is its httpcore
+    # pool, a proxy when it was made with ``proxy=``. The one place this package reads them.
+    transport = http_client._transport_for_url(httpx.URL(url))
+    mounted = transport is not http_client._transport
+    if mounted or isinstance(getattr(transport, "_pool", None), _PROXY_POOLS):
+        how = "a transport mounted for it" if mounted else "its transport, which is a proxy"
+        raise InvalidArgumentError(
+            f"http_client would send plain {httpx.URL(url).copy_with(path='/')} through {how} "
+            "(a proxy from HTTP_PROXY/ALL_PROXY, proxy= or mounts=), which would see the token in "
+            "clear: use trust_env=False, add the host to NO_PROXY, or no proxy for it"
+        )

@@ -138,8 +138,15 @@ class Dataset:
         self._writers: ThreadPoolExecutor | None = None
         self._empty_file: tuple[bytes, str] | None = None  # an empty day's file and its SHA-256
         if lock:
-            self.path.mkdir(parents=True, exist_ok=True)
-            self.lock.acquire_lock()
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self.lock.acquire_lock()
+            except PermissionError as exc:  # before any request: a folder we cannot write to
+                raise InvalidArgumentError(
+                    f"output_dir {str(self.path)!r} cannot be written: {exc.strerror}",
+                    argument="output_dir",
+                    value=output_dir,
+                ) from None
         try:
             self._manifest = Manifest(self.path, format=self.format, source=source)
             recorded = self._manifest.schema

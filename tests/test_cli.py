@@ -149,6 +149,16 @@ def test_a_bad_max_requests_per_second_exits_2_naming_it(url: str, tmp_path: Pat
     assert not out.exists()
 
 
+def test_a_max_requests_per_second_below_the_floor_exits_2_naming_it(url: str, tmp_path: Path) -> None:
+    out = tmp_path / "clicks.csv"
+    result = shortpen(
+        "export", "--start", "2025-03-01", "--end", "2025-03-02", "--output", str(out),
+        "--max-requests-per-second", "1e-300", env=connected(url),
+    )  # fmt: skip
+    assert_one_line_error(result, 2, "--max-requests-per-second must be at least 0.01", "1e-300")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("command", ["export", "sync"])
 def test_max_requests_per_second_paces_export_and_sync(tmp_path: Path, command: str) -> None:
     """At 5 a second against a fake limited to 5 a second (burst 2): no 429, and five requests

@@ -66,11 +66,12 @@ def test_csv_export_has_the_spec_columns_and_every_event(fake: FakeShortPen, tmp
     with (tmp_path / "clicks.csv").open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-    assert tuple(reader.fieldnames or ()) == FIELDS
+    assert tuple(reader.fieldnames or ()) == (*FIELDS, "_extra")
     want = fake.events(*RANGE)
     assert len(rows) == report.events == len(want)
     for row, event in zip(rows, want, strict=True):
-        assert row == {name: "" if event.get(name) is None else str(event[name]) for name in FIELDS}
+        expected = {name: "" if event.get(name) is None else str(event[name]) for name in FIELDS}
+        assert row == {**expected, "_extra": ""}  # the fake sends no field the spec does not know
 
 
 def test_parquet_export_has_typed_columns_and_exact_instants(fake: FakeShortPen, tmp_path: Path) -> None:
@@ -84,6 +85,9 @@ def test_parquet_export_has_typed_columns_and_exact_instants(fake: FakeShortPen,
     rows = table.to_pylist()
     for row, event in zip(rows, want, strict=True):
         assert row["created_at"] == instant(event["created_at"])  # same instant, offset applied
+        offset = instant(event["created_at"]).utcoffset()
+        assert offset is not None
+        assert row.pop("created_at_offset") * 60 == offset.total_seconds()
         assert {k: v for k, v in row.items() if k != "created_at" and v is not None} == {
             k: v for k, v in event.items() if k != "created_at"
         }
