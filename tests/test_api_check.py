@@ -17,6 +17,8 @@ import api_check  # scripts, not a package: imported from their folder
 import changelog
 import release_refs
 
+pytestmark = pytest.mark.tooling  # run on one Python by `make test` (noxfile.py)
+
 CHANGELOG = "# Changelog\n\n## Unreleased\n\n{unreleased}\n## 0.1.0 (first release)\n\n- all\n"
 
 

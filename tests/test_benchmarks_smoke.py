@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT
+
+pytestmark = pytest.mark.tooling  # run on one Python by `make test` (noxfile.py)
 
 
 def test_the_benchmark_runs_on_a_tiny_size_and_writes_its_results(tmp_path: Path) -> None:

@@ -406,6 +406,8 @@ def test_a_server_sending_bad_data_is_an_api_failure_not_bad_input(tmp_path: Pat
             "2025-01-01",
             "--end",
             "2025-01-01",
+            "--max-retries",
+            "0",  # (a bad body is retried like any failure; no real backoff in a test)
             "-o",
             str(out),
         ],

@@ -11,6 +11,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.tooling  # run on one Python by `make test` (noxfile.py)
+
 UV = str(Path(sys.executable).parent / "uv")
 
 

@@ -15,6 +15,8 @@ from shortpen_api_client.testing import FakeShortPen
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.tooling  # run on one Python by `make test` (noxfile.py)
+
 README = ROOT / "README.md"
 
 

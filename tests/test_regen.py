@@ -16,6 +16,8 @@ from .conftest import ROOT
 sys.path.insert(0, str(ROOT / "scripts"))
 import regen  # a script, not a package: imported from its folder
 
+pytestmark = pytest.mark.tooling  # run on one Python by `make test` (noxfile.py)
+
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -18,7 +18,7 @@ import pytest
 
 from ._spec_copy import Copy, copy_repository, digest
 
-pytestmark = pytest.mark.spec_change
+pytestmark = [pytest.mark.spec_change, pytest.mark.tooling]
 
 PACKAGE = "shortpen_api_client"
 MODEL = f"{PACKAGE}/_generated/models/analytics_event.py"

@@ -41,7 +41,7 @@ from shortpen_api_client.testing import FakeShortPen
 
 from ._spec_copy import GENERATED_FILES, Copy, Spec, digest, generated_ok, regenerated
 
-pytestmark = pytest.mark.spec_change
+pytestmark = [pytest.mark.spec_change, pytest.mark.tooling]
 
 START, END = "2025-03-01", "2025-03-03"
 
