@@ -158,17 +158,16 @@ class SyncJob:
         self.dataset.remove_stale_temps()
 
     def finish(self, error: BaseException | None = None) -> None:
-        """Fold the journal into the manifest and release the folder's lock; idempotent. After a
-        failure (``error``), a journal that cannot be folded now is left to be replayed next time."""
+        """Shut the day writers down, fold the journal into the manifest and release the folder's
+        lock, whatever happened (idempotent). After a failure (``error``), a journal that cannot be
+        folded now is left to be replayed next time."""
         if error is None:
             self.dataset.close()
             return
         try:
-            self.dataset.compact()
+            self.dataset.close()  # the day writers are shut down and the lock released in any case
         except OSError as failure:
             logger.warning("could not compact the dataset journal in %s: %s", self.dataset.path, failure)
-        finally:
-            self.dataset.lock.release_lock()
 
     def __enter__(self) -> SyncJob:
         return self
