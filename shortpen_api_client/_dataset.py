@@ -313,7 +313,8 @@ class Dataset:
         removed = remove_stale_temps(self.manifest_path, any_owner=True)
         if self.path.is_dir():
             for day_dir in sorted(self.path.glob("date=*")):
-                removed += remove_stale_temps(day_dir / f"part-0.{self.format}", any_owner=True)
+                if stat.S_ISDIR(os.lstat(day_dir).st_mode):  # a symlinked day is never walked into
+                    removed += remove_stale_temps(day_dir / f"part-0.{self.format}", any_owner=True)
         return removed
 
 

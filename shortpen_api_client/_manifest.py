@@ -19,6 +19,10 @@ Compaction writes the new manifest atomically (temporary file, fsync, ``os.repla
 folder) and only then removes the journal (and fsyncs the folder): killed in between, the journal's
 records are replayed onto a manifest that already holds them, which changes nothing.
 
+Neither file is read or written through a symlink (``O_NOFOLLOW``; the manifest is replaced by
+:func:`._export.write_bytes_atomically`, which refuses one): a symlink, a device or a FIFO at either
+name is a :class:`ManifestError` when the dataset is opened, before a sync sends any request.
+
 Both also record the event schema the files are written with (``schema``: the spec's version and
 sha256 and the event fields, :mod:`._dataset_schema`); the journal's header holds the schema of
 the run that wrote it, and replaces the manifest's when it is replayed. A manifest without one
@@ -30,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -160,15 +165,15 @@ class Manifest:
         lines = [_journal_line(record) for record in records]
         if not self._journal_started:
             # A journal left by a killed run may end in a torn line: fold it away, start a new one.
-            if self.journal_path.exists():
+            if os.path.lexists(self.journal_path):
                 self.compact()
             header = {"journal_version": MANIFEST_VERSION, "format": self.format, "source": self.source}
             if self.schema is not None:
                 header["schema"] = self.schema.to_json()
             lines.insert(0, json.dumps(header) + "\n")
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | getattr(os, "O_BINARY", 0)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | _NOFOLLOW
         else:
-            flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0)
+            flags = os.O_WRONLY | os.O_APPEND | _NOFOLLOW
         fd = os.open(self.journal_path, flags, 0o666)
         try:
             os.write(fd, "".join(lines).encode())  # one write: a crash tears at most the last line
@@ -200,16 +205,16 @@ class Manifest:
 
     @property
     def has_journal(self) -> bool:
-        return self._journal_started or self.journal_path.exists()
+        return self._journal_started or os.path.lexists(self.journal_path)
 
     def _load_manifest(self) -> None:
         name = str(self.path)
         try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return
+            raw = read_own_file(self.path)
         except OSError as exc:
             raise ManifestError(f"cannot read the dataset manifest {name}: {exc}") from exc
+        if raw is None:
+            return
         try:
             manifest = json.loads(raw)
             if not isinstance(manifest, dict):
@@ -240,11 +245,11 @@ class Manifest:
     def _load_journal(self) -> None:
         name = str(self.journal_path)
         try:
-            raw = self.journal_path.read_bytes()
-        except FileNotFoundError:
-            return
+            raw = read_own_file(self.journal_path)
         except OSError as exc:
             raise ManifestError(f"cannot read the dataset journal {name}: {exc}") from exc
+        if raw is None:
+            return
         lines = raw.split(b"\n")[:-1]  # the last piece has no newline: empty, or torn by a crash
         if not lines:
             return
@@ -280,6 +285,26 @@ class Manifest:
                 f"the dataset in {self.folder} holds the clicks of {_describe(source)}, not of "
                 f"{_describe(self.source)}: use another folder (mixing them would corrupt both)"
             )
+
+
+_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+
+
+def read_own_file(path: Path) -> bytes | None:
+    """The bytes of one of the dataset's own files; None if there is none. Never through a symlink
+    (``O_NOFOLLOW``) nor from a device or FIFO (opened without blocking, then checked): ``OSError``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if path.is_symlink():  # ELOOP on Linux, EMLINK on FreeBSD: say what it is
+            raise OSError(exc.errno, "it is a symbolic link (never followed); remove it") from exc
+        raise
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("it is not a regular file (a device, FIFO or directory); remove it")
+        return file.read()
 
 
 def _schema(document: dict[str, Any]) -> DatasetSchema | None:

@@ -12,11 +12,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from shortpen_api_client import SPEC_SHA256, InvalidArgumentError, __version__
-from shortpen_api_client._dataset import MANIFEST_NAME, Dataset
+from shortpen_api_client import SPEC_SHA256, InvalidArgumentError, ShortPen, __version__
+from shortpen_api_client._dataset import JOURNAL_NAME, MANIFEST_NAME, Dataset, ManifestError
+from shortpen_api_client.testing import FakeShortPen
 
 LONG_AFTER = datetime(2030, 1, 1, tzinfo=UTC)
 D1, D2, D3 = date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)
@@ -219,3 +221,60 @@ def test_a_window_with_a_day_that_cannot_be_written_records_none_of_its_days(tmp
     assert list((tmp_path / "elsewhere").iterdir()) == []
     assert list(folder.rglob("*.tmp")) == []  # the other days' writers finished and cleaned up
     dataset.close()
+
+
+# -- no symlink in the folder is followed: the sweep of temporary files, the records -------------------------
+
+
+def fake_client(fake: FakeShortPen) -> ShortPen:
+    return ShortPen(fake.token, http_client=httpx.Client(transport=fake.transport()), window_days=7)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+def test_the_temp_sweep_does_not_delete_through_a_symlinked_day_directory(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / f".part-0.jsonl.{2**22 + 7}.{'ab' * 6}.tmp"  # a dead writer's name, outside
+    victim.write_text("not yours\n")
+    os.utime(victim, (1e9, 1e9))  # long untouched: stale by any rule, were it in the folder
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "date=2024-12-31").symlink_to(outside, target_is_directory=True)
+    fake = FakeShortPen(seed=2, events_per_day=3)
+    with fake_client(fake) as sp:
+        sp.sync("2025-01-01", "2025-01-02", output_dir=folder, format="jsonl")
+    assert victim.read_text() == "not yours\n"
+    assert Dataset(folder, format="jsonl").remove_stale_temps() == []
+    assert victim.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+@pytest.mark.parametrize("name", [JOURNAL_NAME, MANIFEST_NAME])
+def test_a_dangling_symlink_as_journal_or_manifest_is_refused_and_creates_nothing(
+    tmp_path: Path, name: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / name).symlink_to(outside / "created")
+    fake = FakeShortPen(seed=2, events_per_day=3)
+    with fake_client(fake) as sp, pytest.raises(ManifestError, match="symbolic link"):
+        sp.sync("2025-01-01", "2025-01-02", output_dir=folder, format="jsonl")
+    assert fake.requests == []
+    assert list(outside.iterdir()) == []
+    assert (folder / name).is_symlink()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+@pytest.mark.parametrize("name", [JOURNAL_NAME, MANIFEST_NAME])
+def test_a_journal_or_manifest_symlinked_to_a_valid_one_elsewhere_is_not_read(
+    folder: Path, tmp_path: Path, name: str
+) -> None:
+    write(Dataset(folder), D1)  # not closed: a journal is left, as by a killed sync
+    assert (folder / JOURNAL_NAME).exists()
+    elsewhere = tmp_path / f"elsewhere{name}"
+    (folder / name).rename(elsewhere)
+    (folder / name).symlink_to(elsewhere)
+    with pytest.raises(ManifestError, match="symbolic link"):
+        Dataset(folder)
