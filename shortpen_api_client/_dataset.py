@@ -307,14 +307,17 @@ class Dataset:
     def remove_stale_temps(self) -> list[Path]:
         """Delete the temporary files writers killed mid-write (``kill -9``) left in the dataset.
 
-        A sync calls it when it starts, holding the folder's lock (so no other writer's file is
-        there). Dataset readers skip these files anyway, but they take space.
+        A sync calls it when it starts, holding the folder's lock: so every temporary file of this
+        host is a dead writer's, and another host's is removed once untouched for an hour (the lock
+        keeps other hosts out only if the filesystem shares locks between hosts; see
+        :func:`._export.remove_stale_temps`). A ``date=`` entry that is not a directory (a symlink)
+        is not looked into. Dataset readers skip these files anyway, but they take space.
         """
-        removed = remove_stale_temps(self.manifest_path, any_owner=True)
+        removed = remove_stale_temps(self.manifest_path, folder_locked=True)
         if self.path.is_dir():
             for day_dir in sorted(self.path.glob("date=*")):
                 if stat.S_ISDIR(os.lstat(day_dir).st_mode):  # a symlinked day is never walked into
-                    removed += remove_stale_temps(day_dir / f"part-0.{self.format}", any_owner=True)
+                    removed += remove_stale_temps(day_dir / f"part-0.{self.format}", folder_locked=True)
         return removed
 
 
