@@ -348,8 +348,13 @@ def stream_jsonl(client: ShortPen, start: str, end: str, options: dict[str, Any]
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True, help="File format."
 )
+@click.option(
+    "--verify", is_flag=True, help="Hash every kept day's file in full (default: size, ends and footer)."
+)
 @connection_options
-def sync(output_dir: str, start: str, end: str | None, lookback_days: int, fmt: str, **options: Any) -> None:
+def sync(
+    output_dir: str, start: str, end: str | None, lookback_days: int, fmt: str, verify: bool, **options: Any
+) -> None:
     """Keep a day-partitioned dataset (date=YYYY-MM-DD/) up to date; rerun to resume."""
     with reported_errors(), ProgressBar(enabled=not options["quiet"], label="sync") as bar:
         with make_client(options, bar) as client:
@@ -361,6 +366,7 @@ def sync(output_dir: str, start: str, end: str | None, lookback_days: int, fmt: 
                 format=fmt,
                 workspace_id=options["workspace_id"],
                 url_id=options["url_id"],
+                verify=verify,
             )
     if not options["quiet"]:
         stdout.print(

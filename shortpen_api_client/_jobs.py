@@ -135,6 +135,7 @@ class SyncJob:
         window_days: int,
         source: dict[str, Any],
         schema: DatasetSchema = CURRENT,
+        verify: bool = False,
     ) -> None:
         self.start = parse_date(start, "start")
         self.end = yesterday_utc() if end is None else parse_date(end, "end")
@@ -142,11 +143,15 @@ class SyncJob:
             hint = " (end defaults to yesterday, UTC)" if end is None else ""
             raise InvalidArgumentError(f"start ({self.start}) is after end ({self.end}){hint}")
         self.lookback_days = check_int(lookback_days, "lookback_days", minimum=0)
+        if not isinstance(verify, bool):
+            raise InvalidArgumentError(f"verify must be True or False, not {verify!r}")
         # The folder's lock first (DatasetLockedError if another sync holds it), then the records
         # (DatasetSchemaError if the files there cannot go on with ``schema``'s columns).
         self.dataset = Dataset(output_dir, format=format, source=source, lock=True, schema=schema)
         try:
-            self.days = self.dataset.plan(self.start, self.end, lookback_days=self.lookback_days)
+            self.days = self.dataset.plan(
+                self.start, self.end, lookback_days=self.lookback_days, verify=verify
+            )
             self.windows = windows_for_days(self.days, window_days)
         except BaseException:
             self.dataset.lock.release_lock()

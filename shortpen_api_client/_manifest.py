@@ -78,6 +78,9 @@ class DayRecord:
     """The account's UTC offsets seen in the day's ``created_at`` values (two on a DST change day)."""
     client_version: str
     spec_sha256: str
+    sample_sha256: str | None = None
+    """The SHA-256 of the file's first and last 64 KiB (:mod:`._dayfile`), checked on resume instead
+    of the whole file; None in a record written before it existed."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,7 @@ class DayRecord:
             "utc_offsets": list(self.utc_offsets),
             "client_version": self.client_version,
             "spec_sha256": self.spec_sha256,
+            **({"sample_sha256": self.sample_sha256} if self.sample_sha256 is not None else {}),
         }
 
     @classmethod
@@ -102,11 +106,11 @@ class DayRecord:
         offsets = _typed(value, "utc_offsets", list)
         if not all(isinstance(offset, str) for offset in offsets):
             raise TypeError(f"entry for {day}: utc_offsets must be strings")
-        sha256 = None
+        sha256 = sample_sha256 = None
         if version >= 2 and value.get("sha256") is not None:  # null: a version 1 day carried over
-            sha256 = _typed(value, "sha256", str)
-            if not _SHA256.fullmatch(sha256):
-                raise ValueError(f"entry for {day}: sha256 is not 64 hex digits")
+            sha256 = _hex_digest(day, value, "sha256")
+            if value.get("sample_sha256") is not None:
+                sample_sha256 = _hex_digest(day, value, "sample_sha256")
         return cls(
             day=date.fromisoformat(day),
             path=_typed(value, "path", str),
@@ -117,6 +121,7 @@ class DayRecord:
             utc_offsets=tuple(offsets),
             client_version=_typed(value, "client_version", str),
             spec_sha256=_typed(value, "spec_sha256", str),
+            sample_sha256=sample_sha256,
         )
 
     def day_end(self) -> datetime:
@@ -133,6 +138,13 @@ def _typed(mapping: dict[str, Any], key: str, kind: type[T]) -> T:
     if not isinstance(value, kind) or isinstance(value, bool):
         raise TypeError(f"{key!r} must be a {kind.__name__}, not {value!r}")
     return value
+
+
+def _hex_digest(day: str, mapping: dict[str, Any], key: str) -> str:
+    digest = _typed(mapping, key, str)
+    if not _SHA256.fullmatch(digest):
+        raise ValueError(f"entry for {day}: {key} is not 64 hex digits")
+    return digest
 
 
 def _parse_offset(offset: str) -> timezone:

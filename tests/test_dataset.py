@@ -130,6 +130,7 @@ def test_the_manifest_records_each_day(tmp_path: Path) -> None:
         "utc_offsets": ["+01:00"],
         "client_version": __version__,
         "spec_sha256": SPEC_SHA256,
+        "sample_sha256": hashlib.sha256(dataset.day_path(D1).read_bytes()).hexdigest(),  # a small file: whole
     }
     assert manifest["days"]["2025-01-02"]["events"] == 0
     assert manifest["days"]["2025-01-02"]["utc_offsets"] == []
