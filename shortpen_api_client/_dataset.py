@@ -57,28 +57,19 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
 from ._dataset_schema import CURRENT, DatasetSchema, check_resume
-from ._dayfile import Fingerprint, file_matches, fingerprint
-from ._export import (
-    Event,
-    import_pyarrow,
-    open_writer,
-    remove_stale_temps,
-    resolve_format,
-    write_bytes_atomically,
-)
+from ._dayfile import file_matches
+from ._daywriter import DayWriter, relative_path, split_by_day, utc_offsets
+from ._export import Event, import_pyarrow, remove_stale_temps, resolve_format
 from ._lock import FolderLock
 from ._manifest import JOURNAL_NAME, MANIFEST_NAME, DayRecord, Manifest, ManifestError
-from ._schema import TIMESTAMP
 from .errors import InvalidArgumentError
 
 __all__ = [
@@ -92,10 +83,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("shortpen_api_client")
-
-DAY_WRITERS: Final = 8
-"""Days of a window written at once, each in a thread. Their fsyncs overlap (the filesystem commits
-them together): 8 writers made a window of empty days about 5 times faster than one day at a time."""
 
 
 class Dataset:
@@ -131,8 +118,7 @@ class Dataset:
         if self.path.exists() and not self.path.is_dir():
             raise InvalidArgumentError(f"dataset folder {str(self.path)!r} is not a directory")
         self.lock: Final = FolderLock(self.path)
-        self._writers: ThreadPoolExecutor | None = None
-        self._empty_file: tuple[bytes, Fingerprint] | None = None  # an empty day's file, its checks
+        self._days = DayWriter(self.path, self.format)
         if lock:
             self.path.mkdir(parents=True, exist_ok=True)
             self.lock.acquire_lock()
@@ -160,7 +146,7 @@ class Dataset:
         return self.path / self._relative_path(day)
 
     def _relative_path(self, day: date) -> str:
-        return f"date={day.isoformat()}/part-0.{self.format}"
+        return relative_path(day, self.format)
 
     @property
     def records(self) -> dict[date, DayRecord]:
@@ -232,56 +218,37 @@ class Dataset:
         fetched_at: datetime,
         client_version: str,
         spec_sha256: str,
+        defer: bool = False,
     ) -> list[DayRecord]:
         """Replace each day's file with its events (all of that day), then record them all as complete
-        with one journal append (a sync calls this once per window, not once per day). The days are
-        written concurrently (up to :data:`DAY_WRITERS`), and all of them are done before the append.
+        with one journal append. The days are written concurrently, and all of them are done before
+        anything is recorded (:class:`._daywriter.DayWriter`).
+
+        With ``defer`` (a sync, once per window), the days are recorded by a later :meth:`flush`, which
+        makes many windows' days durable together: this call flushes when the staged days are due (a
+        batch of 512 days, or a second since the last flush), and :meth:`close` flushes the rest.
 
         Every event's ``created_at`` must be on its day (local date, as the server sent it); the
         offsets seen are recorded. ``fetched_at`` must be timezone-aware.
         """
         if fetched_at.tzinfo is None:
             raise ValueError("fetched_at must be timezone-aware")
-        for day, events in days.items():
-            _check_one_day(events, day)
-        fetched_at = fetched_at.astimezone(UTC)
-
-        def write(day: date, events: Sequence[Event]) -> DayRecord:
-            target = self.day_path(day)
-            _day_directory(target.parent)
-            empty = self._empty_file
-            if not events and empty is not None:  # every empty day's file is the same bytes
-                write_bytes_atomically(target, empty[0])
-                count, written = 0, empty[1]
-            else:
-                with open_writer(target, self.format, fields=self.schema.fields) as writer:
-                    writer.write_batch(events)
-                count, written = writer.events, fingerprint(target)
-                if not events:
-                    self._empty_file = (target.read_bytes(), written)
-            return DayRecord(
-                day=day,
-                path=self._relative_path(day),
-                events=count,
-                bytes=written.size,
-                sha256=written.sha256,
-                fetched_at=fetched_at,
-                utc_offsets=utc_offsets(events),
-                client_version=client_version,
-                spec_sha256=spec_sha256,
-                sample_sha256=written.sample_sha256,
-            )
-
-        if len(days) == 1:
-            records = [write(day, events) for day, events in days.items()]
-        else:
-            if self._writers is None:
-                self._writers = ThreadPoolExecutor(DAY_WRITERS, thread_name_prefix="shortpen-dataset")
-            futures = [self._writers.submit(write, day, events) for day, events in days.items()]
-            wait(futures)  # every day finished (written or failed) before anything is recorded or raised
-            records = [future.result() for future in futures]
-        self._manifest.append(records)
+        records = self._days.stage(
+            days,
+            fields=self.schema.fields,
+            fetched_at=fetched_at.astimezone(UTC),
+            client_version=client_version,
+            spec_sha256=spec_sha256,
+        )
+        if not defer or self._days.due:
+            self.flush()
         return records
+
+    def flush(self) -> None:
+        """Record the staged days: once their files are durable, one journal append (fsync'd)."""
+        records = self._days.publish()
+        if records:
+            self._manifest.append(records)
 
     def compact(self) -> None:
         """Fold the journal into the manifest (one atomic rewrite), if there is a journal."""
@@ -289,11 +256,14 @@ class Dataset:
             self._manifest.compact()
 
     def close(self) -> None:
-        """Compact the journal and release the writer's lock (if this object holds it)."""
+        """Record the staged days, stop the day writers, compact the journal and release the writer's
+        lock (if this object holds it), in that order; the writers are stopped and the lock released
+        whatever fails."""
         try:
-            if self._writers is not None:
-                self._writers.shutdown()  # no day is being written once the lock is released
-                self._writers = None
+            try:
+                self.flush()
+            finally:
+                self._days.shutdown()  # no day is being written once the lock is released
             self.compact()
         finally:
             self.lock.release_lock()
@@ -321,74 +291,3 @@ class Dataset:
                 if stat.S_ISDIR(os.lstat(day_dir).st_mode):  # a symlinked day is never walked into
                     removed += remove_stale_temps(day_dir / f"part-0.{self.format}", folder_locked=True)
         return removed
-
-
-def _day_directory(directory: Path) -> None:
-    """Create a day's directory, or check that it is one (a symlink is refused: never followed)."""
-    try:
-        mode = os.lstat(directory).st_mode
-    except FileNotFoundError:
-        directory.mkdir(parents=True, exist_ok=True)
-        return
-    if not stat.S_ISDIR(mode):
-        raise InvalidArgumentError(
-            f"cannot write the dataset day {str(directory)!r}: it is not a directory "
-            "(a symlink is never followed); remove it"
-        )
-
-
-def split_by_day(events: Iterable[Event], days: Iterable[date]) -> dict[date, list[Event]]:
-    """Group a window's events by local day (``created_at[:10]``, already in the account's timezone).
-
-    Returns an entry, possibly empty, for every one of ``days``, in the order given. An event on a day
-    outside ``days`` is a server bug: ``ValueError`` naming the event and its date.
-    """
-    by_key: dict[str, list[Event]] = {day.isoformat(): [] for day in days}
-    result = {date.fromisoformat(key): group for key, group in by_key.items()}
-    for event in events:
-        created_at = event.get(TIMESTAMP)
-        key = created_at[:10] if isinstance(created_at, str) else None
-        group = by_key.get(key) if key is not None else None
-        if group is None:
-            window = f"{min(result)}..{max(result)}" if result else "an empty window"
-            raise ValueError(
-                f"event {event.get('id')!r} has created_at {created_at!r}, outside the window {window}"
-            )
-        group.append(event)
-    return result
-
-
-def _check_one_day(events: Sequence[Event], day: date) -> None:
-    key = day.isoformat()
-    for event in events:
-        created_at = event.get(TIMESTAMP)
-        if not isinstance(created_at, str) or created_at[:10] != key:
-            raise ValueError(f"event {event.get('id')!r} has created_at {created_at!r}, not on {key}")
-
-
-_OFFSET: Final = re.compile(r"[+-]\d\d:\d\d")
-
-
-def utc_offsets(events: Sequence[Event]) -> tuple[str, ...]:
-    """The distinct UTC offsets of the events' ``created_at``, as ``+HH:MM``, sorted; ``()`` if none.
-
-    Fast path: the usual form ends in ``+HH:MM``, so only distinct 6-character tails are looked at.
-    """
-    tails = {event[TIMESTAMP][-6:] for event in events}
-    if all(_OFFSET.fullmatch(tail) for tail in tails):
-        return tuple(sorted(tails))
-    offsets = set()
-    for event in events:
-        offset = datetime.fromisoformat(event[TIMESTAMP]).utcoffset()
-        if offset is None:
-            raise ValueError(f"event {event.get('id')!r}: created_at {event['created_at']!r} has no offset")
-        offsets.add(_format_offset(offset))
-    return tuple(sorted(offsets))
-
-
-def _format_offset(offset: timedelta) -> str:
-    sign = "-" if offset < timedelta(0) else "+"
-    minutes = abs(offset) // timedelta(minutes=1)
-    seconds = (abs(offset) - timedelta(minutes=minutes)).seconds
-    text = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-    return f"{text}:{seconds:02d}" if seconds else text

@@ -200,18 +200,34 @@ class EventWriter:
 
     def commit(self) -> None:
         """Finish the file, fsync it and atomically replace the output with it."""
-        if self._state != "open":
-            raise RuntimeError(f"this writer is already {self._state}")
+        self.finish()
         try:
-            self._sink.finish()
-            self._size = self._temp.commit()
+            self._temp.publish()
         except BaseException:
             self.abort()
             raise
         self._state = "committed"
 
+    def finish(self, *, fsync: bool = True) -> AtomicFile:
+        """Finish and close the temporary file (fsync'd unless ``fsync=False``) without renaming it:
+        the caller publishes the returned :class:`AtomicFile` (or aborts it) once it is durable, as a
+        dataset does for a batch of days made durable together (:mod:`._durable`)."""
+        if self._state != "open":
+            raise RuntimeError(f"this writer is already {self._state}")
+        try:
+            self._sink.finish()
+            self._size = self._temp.close(fsync=fsync)
+        except BaseException:
+            self.abort()
+            raise
+        self._state = "finished"
+        return self._temp
+
     def abort(self) -> None:
         """Drop the temporary file; the output (if any) stays as it was. Safe to call twice."""
+        if self._state == "finished":
+            self._state = "aborted"
+            self._temp.abort()
         if self._state != "open":
             return
         self._state = "aborted"
@@ -339,14 +355,25 @@ class AtomicFile:
 
     def commit(self) -> int:
         """Flush, fsync, rename onto the target, fsync the directory; return the file's size."""
+        size = self.close()
+        self.publish()
+        return size
+
+    def close(self, *, fsync: bool = True) -> int:
+        """Flush and close the temporary file, fsync'd first unless ``fsync=False``; its size."""
         self.file.flush()
-        os.fsync(self.file.fileno())
+        if fsync:
+            os.fsync(self.file.fileno())
         self.file.close()
-        size = self.temp.stat().st_size
+        return self.temp.stat().st_size
+
+    def publish(self, *, fsync: bool = True) -> None:
+        """Rename the closed temporary file onto the target, then fsync the directory unless
+        ``fsync=False`` (the caller then makes the rename durable, see :mod:`._durable`)."""
         existing_output(self.target)  # still nothing but a regular file there (or nothing)
         self.temp.replace(self.target)  # os.replace: atomic, overwrites
-        fsync_directory(self.target.parent)
-        return size
+        if fsync:
+            fsync_directory(self.target.parent)
 
     def abort(self) -> None:
         try:

@@ -163,9 +163,10 @@ class SyncJob:
         self.dataset.remove_stale_temps()
 
     def finish(self, error: BaseException | None = None) -> None:
-        """Shut the day writers down, fold the journal into the manifest and release the folder's
-        lock, whatever happened (idempotent). After a failure (``error``), a journal that cannot be
-        folded now is left to be replayed next time."""
+        """Record the days written and not yet recorded, shut the day writers down, fold the journal
+        into the manifest and release the folder's lock, whatever happened (idempotent). After a
+        failure (``error``), the days already written are still recorded (each holds one complete
+        fetch), and a journal that cannot be folded now is left to be replayed next time."""
         if error is None:
             self.dataset.close()
             return
@@ -181,12 +182,14 @@ class SyncJob:
         self.finish(exc)
 
     def write(self, window: Window, events: list[dict[str, object]]) -> None:
-        """Write each day of a delivered window (its events split by their local date)."""
+        """Write each day of a delivered window (its events split by their local date); the days are
+        recorded with the next flush (a batch of windows, at most a second apart, or the end)."""
         records = self.dataset.write_days(
             split_by_day(events, window.each_day()),
             fetched_at=dt.datetime.now(dt.UTC),
             client_version=__version__,
             spec_sha256=self.dataset.schema.spec_sha256,
+            defer=True,
         )
         self.bytes += sum(record.bytes for record in records)
 
