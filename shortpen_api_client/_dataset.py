@@ -26,21 +26,27 @@ cheap check (the SHA-256 of its first and last 64 KiB; for Parquet also the foot
 with ``verify=True`` its full SHA-256. Anything else (a file zeroed or rewritten in place, another
 day's file, a record whose ``path`` is not the derived one) is not complete, and is fetched again.
 
-Crash safety, in order (each step durable before the next starts):
+Crash safety, in order (each step durable before the next starts; :mod:`._daywriter`):
 
-1. each day of a window: its file written atomically (``_export``: temporary file, fsync,
-   ``os.replace``, fsync of the day's directory); the days of a window are written concurrently,
-   and all of them have finished before step 2;
-2. the window's records: one append to the journal, fsync'd (when the journal is created, the
+1. each day of a window: its file written to a temporary file beside it (``_export.AtomicFile``);
+   the days of a window are written concurrently, and all of them have finished before the next
+   step. A sync stages its windows' days and records them in batches (a batch is due at 512 days or
+   a second after the last one, and the rest when the sync ends, failed or not);
+2. the batch made durable. Where ``syncfs`` can be trusted (Linux 5.8+, :mod:`._durable`):
+   ``syncfs`` (every file's data), then every ``os.replace`` onto its ``date=<day>/part-0.<format>``,
+   then ``syncfs`` again (the renames and the new ``date=`` directories): two waits on the disk per
+   batch. Elsewhere each day was already made durable one by one in step 1: fsync, ``os.replace``,
+   fsync of the day's directory (and of the dataset folder when the day's directory is new);
+3. the batch's records: one append to the journal, fsync'd (when the journal is created, the
    folder is fsync'd too);
-3. when the sync ends: the manifest, rewritten atomically with every record (temporary file, fsync,
+4. when the sync ends: the manifest, rewritten atomically with every record (temporary file, fsync,
    ``os.replace``, fsync of the folder), then the journal removed (fsync of the folder); see
    :mod:`._manifest`.
 
-A process killed anywhere in between leaves a file the
-records do not know (or know with another hash), or a journal with a torn last line, which is
-ignored: that day is not complete, so the next :meth:`Dataset.plan` fetches it again and the new file
-replaces it. A day's file always holds one complete fetch of that day, so a rerun never duplicates or
+So a day is in the journal only once its file's data and its name are on disk. A process killed
+anywhere in between leaves a temporary file (swept by the next sync), a file the records do not
+know (or know with another hash), or a journal with a torn last line, which is ignored: that day is
+not complete, so the next :meth:`Dataset.plan` fetches it again and the new file replaces it. A day's file always holds one complete fetch of that day, so a rerun never duplicates or
 loses an event.
 
 The columns are those of the schema the dataset is opened with (the spec's, ``_schema.EVENT``); the

@@ -188,7 +188,9 @@ class Manifest:
             flags = os.O_WRONLY | os.O_APPEND | _NOFOLLOW
         fd = os.open(self.journal_path, flags, 0o666)
         try:
-            os.write(fd, "".join(lines).encode())  # one write: a crash tears at most the last line
+            data = memoryview("".join(lines).encode())  # one write: a crash tears at most the last line
+            while data:  # (a write to a regular file is whole unless interrupted: then go on)
+                data = data[os.write(fd, data) :]
             os.fsync(fd)
         finally:
             os.close(fd)
