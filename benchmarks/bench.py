@@ -1,10 +1,12 @@
 """``make bench``: this client against the script a user would write by hand (``baseline.py``).
 
 Every figure is a ratio measured side by side in the same run, against a ``FakeShortPen`` served on
-loopback by another process (``fake_server.py``), so the fake's CPU never shares the measured
-client's GIL. Each round runs the baseline and the client back to back (alternating which goes
-first); a figure is the median of the per-round ratios. Printed as a table and written to
-``benchmarks/RESULTS.md``.
+loopback by another process, so the fake's CPU never shares the measured client's GIL: idealised
+bodies (``fake_server.py``: every optional field present, nothing the spec does not know, strictly
+ascending) and realistic ones (``realistic.py``: absent and null optionals, unknown fields,
+sub-second stamps, ties and inversions, DST days), the rows that count. Each round runs the two back
+to back (alternating which goes first); a figure is the median of the per-round ratios. Printed as a
+table and written to ``benchmarks/RESULTS.md``.
 
     python benchmarks/bench.py                 # the full run (what `make bench` does)
     python benchmarks/bench.py --quick --output /tmp/RESULTS.md   # a tiny run (the smoke test)
@@ -13,6 +15,7 @@ first); a figure is the median of the per-round ratios. Printed as a table and w
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime as dt
 import functools
@@ -35,7 +38,7 @@ import baseline
 import pyarrow.parquet  # noqa: F401 - imported before any timing
 import rate_limit
 
-from shortpen_api_client import ShortPen
+from shortpen_api_client import AsyncShortPen, ShortPen
 
 HERE = Path(__file__).resolve().parent
 TOKEN = "test-token"  # noqa: S105 - FakeShortPen's throwaway token
@@ -47,6 +50,7 @@ class Size:
     events_per_day: int  # per day of the default workspace, for throughput and memory
     throughput_days: int
     rounds: int
+    async_rounds: int
     latency_windows: int
     latency: float
     latency_events_per_day: int
@@ -60,6 +64,7 @@ SIZES = {
         events_per_day=2000,
         throughput_days=100,  # about 200k events, in 15 windows of 7 days
         rounds=5,
+        async_rounds=3,
         latency_windows=60,
         latency=0.04,
         latency_events_per_day=200,
@@ -71,6 +76,7 @@ SIZES = {
         events_per_day=50,
         throughput_days=10,
         rounds=1,
+        async_rounds=1,
         latency_windows=4,
         latency=0.01,
         latency_events_per_day=20,
@@ -84,6 +90,7 @@ SIZES = {
 @attrs.frozen(kw_only=True)
 class Figure:
     name: str
+    shape: str
     unit: str
     baseline: float
     ours: float
@@ -106,10 +113,14 @@ def windows(days: int, window_days: int) -> list[baseline.Window]:
     return out
 
 
+SHAPES = {"realistic": "realistic.py", "idealised": "fake_server.py"}
+
+
 @contextlib.contextmanager
-def fake_servers(*specs: str) -> Iterator[list[str]]:
-    """FakeShortPens in one subprocess (``fake_server.py --fake SPEC``); yields their base URLs."""
-    command = [sys.executable, str(HERE / "fake_server.py"), *(f"--fake={spec}" for spec in specs)]
+def fake_servers(*specs: str, shape: str) -> Iterator[list[str]]:
+    """FakeShortPens in one subprocess (``fake_server.py`` or ``realistic.py``, ``--fake SPEC``);
+    yields their base URLs."""
+    command = [sys.executable, str(HERE / SHAPES[shape]), *(f"--fake={spec}" for spec in specs)]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert process.stdin is not None
     assert process.stdout is not None
@@ -130,7 +141,9 @@ def fake_servers(*specs: str) -> Iterator[list[str]]:
 # -- what is measured: the client ---------------------------------------------------------------------
 
 
-def ours_clicks(url: str, days: int, *, window_days: int = 7) -> int:
+def ours_clicks(url: str, days: int, *, window_days: int = 7, asynchronous: bool = False) -> int:
+    if asynchronous:
+        return asyncio.run(_async_clicks(url, days, window_days))
     events = 0
     with ShortPen(TOKEN, base_url=url, window_days=window_days) as client:
         for _ in client.clicks(day(0), day(days - 1)):
@@ -138,9 +151,36 @@ def ours_clicks(url: str, days: int, *, window_days: int = 7) -> int:
     return events
 
 
-def ours_export(url: str, days: int, output: Path) -> int:
+async def _async_clicks(url: str, days: int, window_days: int) -> int:
+    events = 0
+    async with AsyncShortPen(TOKEN, base_url=url, window_days=window_days) as client:
+        async for _ in client.clicks(day(0), day(days - 1)):
+            events += 1
+    return events
+
+
+def ours_batches(url: str, days: int, *, asynchronous: bool = False) -> int:
+    if asynchronous:
+        return asyncio.run(_async_batches(url, days))
+    with ShortPen(TOKEN, base_url=url) as client:
+        return sum(batch.num_rows for batch in client.clicks_batches(day(0), day(days - 1)))
+
+
+async def _async_batches(url: str, days: int) -> int:
+    async with AsyncShortPen(TOKEN, base_url=url) as client:
+        return sum([batch.num_rows async for batch in client.clicks_batches(day(0), day(days - 1))])
+
+
+def ours_export(url: str, days: int, output: Path, *, asynchronous: bool = False) -> int:
+    if asynchronous:
+        return asyncio.run(_async_export(url, days, output))
     with ShortPen(TOKEN, base_url=url) as client:
         return client.export(day(0), day(days - 1), output).events
+
+
+async def _async_export(url: str, days: int, output: Path) -> int:
+    async with AsyncShortPen(TOKEN, base_url=url) as client:
+        return (await client.export(day(0), day(days - 1), output)).events
 
 
 # -- the side-by-side rounds --------------------------------------------------------------------------
@@ -155,6 +195,7 @@ def timed(run: Callable[[], int]) -> tuple[float, int]:
 
 def side_by_side(
     name: str,
+    shape: str,
     base: Callable[[], int],
     ours: Callable[[], int],
     *,
@@ -180,6 +221,7 @@ def side_by_side(
     best_base, best_ours = min(times["base"]), min(times["ours"])
     return Figure(
         name=name,
+        shape=shape,
         unit=unit,
         baseline=events / best_base if per_second else best_base,
         ours=events / best_ours if per_second else best_ours,
@@ -190,55 +232,105 @@ def side_by_side(
     )
 
 
-def throughput(size: Size, url: str, scratch: Path, events: list[int]) -> list[Figure]:
+TARGETS = {"clicks": 0.9, "batches": 3.0, "parquet": 2.0, "jsonl": 2.0, "csv": 1.3, "latency": 5.0}
+ASYNC_TARGET = 0.9  # AsyncShortPen within 10 % of ShortPen
+
+
+def row_name(what: str) -> str:
+    return {
+        "clicks": "clicks() (typed events)",
+        "batches": "clicks_batches() (Arrow)",
+        "parquet": "export to Parquet",
+        "jsonl": "export to JSONL",
+        "csv": "export to CSV",
+    }[what]
+
+
+def ours(what: str, url: str, days: int, scratch: Path, *, asynchronous: bool = False) -> Callable[[], int]:
+    if what == "clicks":
+        return functools.partial(ours_clicks, url, days, asynchronous=asynchronous)
+    if what == "batches":
+        return functools.partial(ours_batches, url, days, asynchronous=asynchronous)
+    output = scratch / f"ours-{'async' if asynchronous else 'sync'}.{what}"
+    return functools.partial(ours_export, url, days, output, asynchronous=asynchronous)
+
+
+def throughput(size: Size, url: str, shape: str, scratch: Path, events: list[int]) -> list[Figure]:
     days = size.throughput_days
     plan = windows(days, 7)
-    figures = []
     events.append(baseline.count(url, TOKEN, plan))  # warm the fake's response cache
-    figures.append(
+    bases: dict[str, Callable[[], int]] = {
+        "clicks": functools.partial(baseline.count, url, TOKEN, plan),
+        "batches": functools.partial(baseline.count, url, TOKEN, plan),
+        "parquet": functools.partial(baseline.export_parquet, url, TOKEN, plan, scratch / "baseline.parquet"),
+        "jsonl": functools.partial(baseline.export_jsonl, url, TOKEN, plan, scratch / "baseline.jsonl"),
+        "csv": functools.partial(baseline.export_csv, url, TOKEN, plan, scratch / "baseline.csv"),
+    }
+    if not hasattr(ShortPen, "clicks_batches"):  # measuring a version from before the columnar API
+        del bases["batches"]
+    return [
         side_by_side(
-            "clicks() (typed events)",
-            lambda: baseline.count(url, TOKEN, plan),
-            lambda: ours_clicks(url, days),
+            row_name(what),
+            shape,
+            base,
+            ours(what, url, days, scratch),
             rounds=size.rounds,
             unit="events/s",
-            target=1.0,
+            target=TARGETS[what],
             per_second=True,
         )
-    )
-    exporters = {
-        "parquet": (baseline.export_parquet, 1.5),
-        "jsonl": (baseline.export_jsonl, None),
-        "csv": (baseline.export_csv, None),
-    }
-    for fmt, (export, target) in exporters.items():
-        base_out, our_out = scratch / f"baseline.{fmt}", scratch / f"ours.{fmt}"
-        figures.append(
-            side_by_side(
-                f"export to {fmt.capitalize() if fmt == 'parquet' else fmt.upper()}",
-                functools.partial(export, url, TOKEN, plan, base_out),
-                functools.partial(ours_export, url, days, our_out),
-                rounds=size.rounds,
-                unit="events/s",
-                target=target,
-                per_second=True,
-            )
-        )
-    return figures
+        for what, base in bases.items()
+    ]
 
 
-def latency(size: Size, url: str) -> Figure:
+def latency(size: Size, url: str, shape: str, *, asynchronous: bool = False) -> Callable[[], int]:
+    return functools.partial(ours_clicks, url, size.latency_windows, window_days=1, asynchronous=asynchronous)
+
+
+def latency_row(size: Size, url: str, shape: str) -> Figure:
     plan = windows(size.latency_windows, 1)
     baseline.count(url, TOKEN, plan)  # warm the fake's response cache
     return side_by_side(
         f"latency: {size.latency_windows} windows, +{size.latency * 1000:g} ms each",
+        shape,
         lambda: baseline.count(url, TOKEN, plan),
-        lambda: ours_clicks(url, size.latency_windows, window_days=1),
+        latency(size, url, shape),
         rounds=size.rounds,
         unit="s",
-        target=3.5,
+        target=TARGETS["latency"],
         per_second=False,
     )
+
+
+def asynchronous(size: Size, url: str, slow_url: str, shape: str, scratch: Path) -> list[Figure]:
+    """AsyncShortPen against ShortPen on each row (the ratio: ShortPen's time over AsyncShortPen's)."""
+    figures = []
+    for what in ("clicks", "batches", "parquet", "jsonl", "csv"):
+        figures.append(
+            side_by_side(
+                f"AsyncShortPen vs ShortPen: {row_name(what)}",
+                shape,
+                ours(what, url, size.throughput_days, scratch),
+                ours(what, url, size.throughput_days, scratch, asynchronous=True),
+                rounds=size.async_rounds,
+                unit="events/s",
+                target=ASYNC_TARGET,
+                per_second=True,
+            )
+        )
+    figures.append(
+        side_by_side(
+            "AsyncShortPen vs ShortPen: latency",
+            shape,
+            latency(size, slow_url, shape),
+            latency(size, slow_url, shape, asynchronous=True),
+            rounds=size.async_rounds,
+            unit="s",
+            target=ASYNC_TARGET,
+            per_second=False,
+        )
+    )
+    return figures
 
 
 # -- memory: each export in a fresh process -----------------------------------------------------------
@@ -295,6 +387,7 @@ def memory(size: Size, url: str, scratch: Path) -> list[Figure]:
         figures.append(
             Figure(
                 name=f"{name}: {high_days} days over {low_days}",
+                shape="idealised",
                 unit="MiB peak RSS",
                 baseline=low / 2**20,
                 ours=high / 2**20,
@@ -331,12 +424,12 @@ def render(size: Size, figures: list[Figure]) -> str:
     lines = []
     if timed:
         lines += [
-            "| figure | baseline | shortpen-api-client | ratio | target | holds |",
-            "| --- | ---: | ---: | ---: | --- | --- |",
+            "| figure | bodies | baseline | shortpen-api-client | ratio | target | holds |",
+            "| --- | --- | ---: | ---: | ---: | --- | --- |",
         ]
         for f in timed:
             lines.append(
-                f"| {f.name} ({f.unit}) | {fmt(f.baseline, f.unit)} | {fmt(f.ours, f.unit)} "
+                f"| {f.name} ({f.unit}) | {f.shape} | {fmt(f.baseline, f.unit)} | {fmt(f.ours, f.unit)} "
                 f"| **{f.ratio:.2f}x** | {f.target} | {verdict(f)} |"
             )
         lines.append("")
@@ -353,7 +446,7 @@ def render(size: Size, figures: list[Figure]) -> str:
         lines.append("")
     lines += ["Per-round ratios (each figure is their median):", ""]
     for f in figures:
-        lines.append(f"- {f.name}: " + ", ".join(f"{r:.2f}x" for r in f.rounds))
+        lines.append(f"- {f.name} ({f.shape}): " + ", ".join(f"{r:.2f}x" for r in f.rounds))
     return "\n".join(lines)
 
 
@@ -374,13 +467,19 @@ The **baseline** is the script a user would write by hand (`benchmarks/baseline.
 window with one `httpx.Client`, `json.loads` the body, one window after another; for exports, write
 with `json.dumps` per line, `csv.DictWriter`, or `pyarrow.Table.from_pylist` + `pq.write_table`
 (which keeps `created_at` a string; the client parses it to a UTC timestamp column). It has no
-retries, no window splitting and no typing. The **client** is `ShortPen` with its defaults
-(`window_days=7`, `max_concurrency=8`): `clicks()` yields the generated `AnalyticsEvent` models, and
-`export()` writes an atomic, fsync'd file.
+retries, no window splitting, no typing and no checks. The **client** is `ShortPen` with its defaults
+(`window_days=7`, `max_concurrency=8`): `clicks()` yields the generated `AnalyticsEvent` models,
+`clicks_batches()` Arrow record batches (against the script's dicts), and `export()` writes an
+atomic, fsync'd file; every path checks each event against the spec and applies the exactly-once
+rules (README: "Exactly once, and what a response must hold"). The AsyncShortPen rows compare the two
+clients (ShortPen's seconds over AsyncShortPen's: within 10 % means >= 0.9x).
 
-Both run against `FakeShortPen` (seed 7) served on 127.0.0.1 by another process
-(`benchmarks/fake_server.py`), after one warm-up pass so that every response is served from the
-fake's cache of response bytes. Each round runs the two back to back, alternating which goes first;
+Both run against `FakeShortPen` (seed 7) served on 127.0.0.1 by another process, after one warm-up
+pass so that every response is served from a cache of response bytes. **Realistic** bodies (the rows
+that count; `benchmarks/realistic.py`, a Europe/Berlin account): per optional field a tenth absent
+and a tenth null, two fields the spec does not know on every event, sub-second stamps on a third,
+ties and small inversions in `created_at` order, DST days. **Idealised** bodies
+(`benchmarks/fake_server.py`): every optional field present, no unknown field, strictly ascending. Each round runs the two back to back, alternating which goes first;
 a ratio is the median of the {size.rounds} per-round ratios (higher is better: baseline seconds over
 client seconds), the events/s columns the best round of each.
 
@@ -400,13 +499,32 @@ client seconds), the events/s columns the best round of each.
 
 ## Reading the figures
 
-- `clicks()`: per event the client decodes with orjson and builds an `AnalyticsEvent` (positional
-  `__init__`, equal to `from_dict`), about as much CPU as the baseline's `json.loads` into dicts that
-  it never types. Every step holds the GIL, so on loopback the worker threads cannot run beside the
-  consumer and only add thread switching. Against a real server, waiting dominates, which is what the
-  latency row shows.
-- Exports decode in a worker thread while the consumer writes, and Parquet skips Python objects:
-  pyarrow's JSON reader turns the response bytes into Arrow columns (C++, without the GIL).
+Profiled per window (13,292 realistic events, 3.7 MB; CPU time, `time.process_time`, best of 10, on
+this shared machine): `json.loads` 29-35 ms; orjson 19-21 ms; the window checks (`_edges.checked`:
+every value's type against the spec, the stamps, the days, the ids) 25-29 ms, of which the type
+checks 17-20 ms; the model builder 24 ms; pyarrow's JSON reader 16-20 ms and the rest of
+`body_to_table` 5 ms.
+
+- `clicks()` and the JSONL and CSV exports decode with orjson and check every value in Python: the
+  checks cost about as much as decoding (one C-level pass per group of fields, about 1.3 us an event;
+  before them there were none, which is why these rows fell from the last run). `clicks()` then
+  builds a model per event. Every step holds the GIL, so on loopback the worker threads cannot run
+  beside the consumer. Against a real server, waiting dominates (the latency row).
+- msgspec (weighed for `clicks()`, issue 15): decoding a realistic window straight into the generated
+  `AnalyticsEvent` attrs class took 20 ms (types checked in C), against 50 ms for orjson plus the
+  builder; with the unknown fields found and kept in `additional_properties` (a second, probing
+  decode) 35-40 ms. Not taken: it rounds a 7-digit fraction where `from_dict` (`fromisoformat`)
+  truncates, so the models would not equal `from_dict`'s, and it would be a new dependency.
+- Parquet and `clicks_batches()` skip Python objects: pyarrow's JSON reader turns the response bytes
+  into Arrow columns (C++, without the GIL), realistic bodies included (no fallback). The reader
+  parses at about twice the speed of `json.loads`, and windows are decoded one at a time (one
+  decoding thread): on 2 cores 3x is out of reach without parsing windows in parallel.
+- AsyncShortPen has no Arrow fast path (its driver hands over decoded events), hence its Parquet and
+  `clicks_batches()` rows. Its latency row measures the fake server more than the client: the
+  server's listen backlog is socketserver's default of 5, and AsyncShortPen opens its 8 connections
+  at once, so some connection attempts are dropped and retried a second later (TCP's first SYN
+  retransmit): about 1.4 s where, with a backlog of 128, the same run takes 0.53-0.64 s (ShortPen,
+  whose threads connect a little apart, 0.41-0.45 s).
 - Memory: the longer export has 8 windows in flight (their response bytes, waiting for their
   turn to be decoded) where the shorter has 2; even one window at a time (`max_concurrency=1`) it
   grows about 1.3x, memory the allocators (glibc, pyarrow's mimalloc) keep after a longer run. The
@@ -420,7 +538,7 @@ make bench          # python benchmarks/bench.py: prints this table and rewrites
 """
 
 
-SECTIONS = ("throughput", "latency", "memory")
+SECTIONS = ("throughput", "latency", "async", "memory")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -435,25 +553,42 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only", choices=SECTIONS, action="append", help="run only this section (repeatable; writes no file)"
     )
+    parser.add_argument(
+        "--shape",
+        choices=tuple(SHAPES),
+        action="append",
+        help="only these bodies (repeatable; writes no file)",
+    )
     options = parser.parse_args(args)
     size = SIZES["quick" if options.quick else "full"]
     sections = options.only or SECTIONS
-    results: Path | None = options.output or (None if options.only else HERE / "RESULTS.md")
+    shapes = options.shape or tuple(SHAPES)
+    partial = bool(options.only or options.shape)
+    results: Path | None = options.output or (None if partial else HERE / "RESULTS.md")
     started = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="shortpen-bench-"))
     figures: list[Figure] = []
     events: list[int] = []
+
+    def done(what: str) -> None:
+        print(f"{what} done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
     try:
         specs = (str(size.events_per_day), f"{size.latency_events_per_day}:{size.latency}")
-        with fake_servers(*specs) as (url, slow_url):
-            if "throughput" in sections:
-                figures += throughput(size, url, scratch, events)
-                print(f"throughput done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-            if "latency" in sections:
-                figures.append(latency(size, slow_url))
-                print(f"latency done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-            if "memory" in sections:
-                figures += memory(size, url, scratch)
+        for shape in shapes:
+            with fake_servers(*specs, shape=shape) as (url, slow_url):
+                if "throughput" in sections:
+                    figures += throughput(size, url, shape, scratch, events)
+                    done(f"{shape} throughput")
+                if "latency" in sections:
+                    figures.append(latency_row(size, slow_url, shape))
+                    done(f"{shape} latency")
+                if "async" in sections and shape == "realistic":
+                    figures += asynchronous(size, url, slow_url, shape, scratch)
+                    done(f"{shape} async")
+                if "memory" in sections and shape == "idealised":
+                    figures += memory(size, url, scratch)
+                    done("memory")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     seconds = time.perf_counter() - started

@@ -12,11 +12,13 @@ When either breaks, CI fails unless both hold:
 
 - the version (``shortpen_api_client/_version.py``, which pyproject.toml reads) is bumped past the
   release's: a minor bump while 0.x (0.1.x -> 0.2.0), a major one from 1.0 (1.4.2 -> 2.0.0);
-- CHANGELOG.md has a ``## Unreleased`` or ``## <new version>`` section that says what breaks (a line
-  with "Breaking": a ``### Breaking`` heading, or the ``BREAKING:`` lines ``make regen`` writes).
+- CHANGELOG.md has a ``## Unreleased`` or ``## <new version>`` section that says what breaks: a
+  ``### Breaking`` heading, a line starting ``**Breaking**``, or the ``- BREAKING:`` lines ``make regen``
+  writes (the word anywhere else, as in "non-breaking", does not count).
 
-No release tag in the clone (nothing released yet, or a clone made without tags): it says so, with
-what to do, and passes: there is nothing to compare with. Pass ``--against REF`` to compare with any
+No release tag in the clone (nothing released yet, or a clone made without tags): it says that the
+API was NOT checked, with what to do, and exits 0 (CI clones may lack tags): there is nothing to
+compare with. Pass ``--against REF`` to compare with any
 commit. Exit status: 0 fine, 1 a breaking change without bump or note, 2 bad usage.
 """
 
@@ -36,9 +38,8 @@ import changelog  # noqa: E402  (scripts of this folder, importable once the pat
 import griffe  # noqa: E402
 import release_refs  # noqa: E402
 import spec_diff  # noqa: E402
+from derivation import derive  # noqa: E402  (the package's, loaded without importing the package)
 from griffe_attrs import AttrsInit  # noqa: E402
-
-from shortpen_api_client._schema import derive  # noqa: E402
 
 PACKAGE = "shortpen_api_client"
 VERSION_FILE = ROOT / release_refs.VERSION_MODULE
@@ -83,11 +84,21 @@ def bumped_enough(released: str, current: str) -> bool:
     return parse_version(current) >= parse_version(next_breaking(released))
 
 
+_BREAKING_NOTE = re.compile(
+    r"^[ \t]*(?:#{3,6}[ \t]+breaking\b"  # a heading: ### Breaking (changes)
+    r"|(?:[-*+][ \t]+)?\*\*breaking\b"  # a line or an item starting **Breaking**
+    r"|[-*+][ \t]+BREAKING:)",  # an item of the report `make regen` writes: - BREAKING: ...
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def notes_breaking(text: str, version: str) -> bool:
-    """Whether CHANGELOG.md says what breaks, under ``## Unreleased`` or ``## <version>``."""
+    """Whether CHANGELOG.md says what breaks, under ``## Unreleased`` or ``## <version>``: a
+    ``### Breaking`` heading, a line starting ``**Breaking**``, or ``make regen``'s ``- BREAKING:``
+    lines. The word elsewhere ("non-breaking", "no breaking change") is no note."""
     for title in (changelog.UNRELEASED, version):
         body = changelog.section_text(text, title)
-        if body is not None and "breaking" in body.lower():
+        if body is not None and _BREAKING_NOTE.search(body):
             return True
     return False
 
@@ -125,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     ref = args.against or release_refs.latest_tag()
     if ref is None:
         print(
-            "api-check: no release tag (v*) in this clone, so nothing released to compare with: skipped. "
-            "Tag each release (git tag vX.Y.Z), fetch tags (git fetch --tags) or pass --against REF."
+            "api-check: NOT CHECKED: no release tag (v*) in this clone, so the public API and the spec were "
+            "not compared with any release and breaking changes were not looked for. Tag each release "
+            "(git tag vX.Y.Z), fetch tags (git fetch --tags) or pass --against REF."
         )
         return 0
     released_source = release_refs.show(ref, release_refs.VERSION_MODULE)

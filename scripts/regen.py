@@ -11,8 +11,12 @@
 Both refuse to run with a generator (openapi-python-client) or ruff (its post hooks) other than the
 exact versions pinned in ``uv.lock``: run them from the project's virtual environment (``make regen`` /
 ``make check-regen`` do, after ``make install``). Both read the edited spec with
-``shortpen_api_client._schema.derive`` first: a shape this package cannot use is a ``SchemaError``,
-printed before anything is written. The comparison rules (what is BREAKING) are in ``spec_diff.py``.
+``shortpen_api_client/_schema_derive.py``'s ``derive`` first: a shape this package cannot use is a
+``SchemaError``, printed before anything is written. They never import the package itself (its import
+checks ``_generated/`` against ``_spec.py``), so they run, and repair, when the committed tree is out
+of step, edited by hand or half written. The regeneration is swapped in whole: generated into a
+temporary folder beside ``_generated/``, then renamed into place. The comparison rules (what is
+BREAKING) are in ``spec_diff.py``.
 """
 
 from __future__ import annotations
@@ -42,8 +46,7 @@ sys.path.insert(0, str(ROOT))  # the package beside this script, also when run f
 import changelog  # noqa: E402  (scripts of this folder, importable once the path is set)
 import release_refs  # noqa: E402
 import spec_diff  # noqa: E402
-
-from shortpen_api_client._schema import Derived, SchemaError, derive  # noqa: E402
+from derivation import SUPPORTED, Derived, SchemaError, derive  # noqa: E402  (not via the package: see there)
 
 SPEC = ROOT / "openapi.yaml"
 CONFIG = ROOT / "generator-config.yml"
@@ -110,8 +113,9 @@ def derived_or_exit(spec: dict[str, Any], what: str) -> Derived:
     except SchemaError as exc:
         raise SystemExit(
             f"regen: {what} has a shape this package cannot use: {exc}\n"
-            "Nothing was written. Supported: one JSON operation whose 200 data is a list of objects with "
-            "integer, number, boolean or string (date, date-time) properties (shortpen_api_client/_schema.py)."
+            "Nothing was written. Supported: one JSON operation whose 200 data is a list of objects; their "
+            f"properties and the request body's: {SUPPORTED.removeprefix('supported: ')} "
+            "(shortpen_api_client/_schema_derive.py)."
         ) from None
 
 
@@ -282,17 +286,37 @@ def changelog_lines(since: str, changes: Sequence[spec_diff.Change]) -> list[str
     return [f"### Spec changes since {since.split()[0]} (`make regen`)", "", *(c.line() for c in changes)]
 
 
+STAGING_PREFIX = ".regen-"
+"""Temporary folders beside ``_generated/`` (in the package folder) that a regeneration stages in."""
+
+
+def install(generated: Path = GENERATED, spec_module: Path = SPEC_MODULE) -> None:
+    """Generate into a folder beside ``generated`` and swap it in by renames (old -> backup, new ->
+    ``generated``, backup removed), then replace ``spec_module``: an interrupted run leaves the old
+    tree or the new one (at worst none, which the next run writes), never a half-written mix.
+    Staging folders a killed run left behind are removed first."""
+    for stale in generated.parent.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=generated.parent))
+    try:
+        fresh = staging / generated.name
+        generate(fresh)
+        for cache in [p for p in fresh.rglob("*") if p.name in IGNORED and p.is_dir()]:
+            shutil.rmtree(cache, ignore_errors=True)  # the post hooks' ruff leaves its cache there
+        if generated.exists():
+            generated.rename(staging / f"{generated.name}.old")
+        fresh.rename(generated)
+        (staging / SPEC_MODULE.name).replace(spec_module)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def regen(against: str | None = None, changelog_path: Path = CHANGELOG) -> None:
     new_spec = read_spec()
     new = derived_or_exit(new_spec, SPEC.name)
     since, old_spec = baseline(against)
     changes = report(old_spec, new_spec, new)
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = Path(tmp) / "_generated"
-        generate(fresh)
-        shutil.rmtree(GENERATED, ignore_errors=True)
-        shutil.copytree(fresh, GENERATED)
-        shutil.copyfile(fresh.parent / SPEC_MODULE.name, SPEC_MODULE)
+    install()
     print(f"regen: wrote {GENERATED.relative_to(ROOT)}/ and {SPEC_MODULE.relative_to(ROOT)}")
     if changes is None:
         return

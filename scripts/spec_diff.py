@@ -1,6 +1,6 @@
 """What a spec change does to the endpoint, and whether it breaks a service that pins this package.
 
-Pure functions over two :class:`shortpen_api_client._schema.Derived` (what ``_schema.derive`` reads
+Pure functions over two :class:`shortpen_api_client._schema_derive.Derived` (what ``derive`` reads
 from a spec: the operation, the request body's fields and the event's fields). ``scripts/regen.py``
 prints :func:`compare`'s result and writes it into CHANGELOG.md; ``scripts/api_check.py`` fails CI on
 a breaking change without a version bump. No well-kept Python library diffs OpenAPI documents (oasdiff
@@ -54,7 +54,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from shortpen_api_client._schema import Derived, Field
+from derivation import Derived, Field  # the package's derivation, loaded without importing the package
 
 Side = Literal["request", "response"]
 

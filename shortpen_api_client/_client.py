@@ -19,14 +19,17 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Generic, Self, TypeVar, cast
 
 import attrs
 import httpx
 
+from ._arrow import Columns, arrow_schema, events_columns, import_pyarrow
+from ._arrow_body import body_to_table
 from ._config import (
     check_id,
     check_int,
+    check_not_proxied,
     check_rate,
     check_seconds,
     connect_address,
@@ -35,6 +38,7 @@ from ._config import (
     resolve_token,
 )
 from ._decode import checked_models, iter_models
+from ._edges import Delivery, Events
 from ._engine import (
     USER_AGENT,
     Attempt,
@@ -57,6 +61,9 @@ from ._retry import RetryPolicy
 from ._throttle import Throttle
 from ._windows import Window, plan_windows
 from .errors import APITimeoutError, InvalidArgumentError, ShortPenError
+
+if TYPE_CHECKING:
+    import pyarrow
 
 #: Seven days a window: a week of clicks is small enough for one response on busy accounts, and a
 #: month still becomes only 5 requests, fetched concurrently. Windows that are too big are split.
@@ -132,6 +139,8 @@ class _BaseClient(Generic[H]):
         # http://localhost is connected at 127.0.0.1 (never resolved through DNS), Host kept.
         self._connect_base, self._host_header = connect_address(self._settings.base_url)
         self._url = self._connect_base + path
+        if http_client is not None:  # theirs keeps its proxies, but none may see a clear-text token
+            check_not_proxied(http_client, self._url)
         self._progress = progress
         self._clock = clock
         self._rng = rng
@@ -378,14 +387,63 @@ class ShortPen(_BaseClient[httpx.Client]):
 
     def _events(self, run: Run) -> Iterator[AnalyticsEvent]:
         # Decoded in the worker threads; each model is built only when asked for (see iter_models).
-        for batch in self._batches(run):
-            yield from checked_models(batch.window.as_tuple(), iter_models(batch.events))
+        for window, events in self._delivered(run, _checked):
+            yield from checked_models(window.as_tuple(), iter_models(events))
+
+    def clicks_batches(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> Iterator[pyarrow.RecordBatch]:
+        """The clicks of ``clicks()`` as Arrow record batches (the ``parquet`` extra): the same events,
+        order and exactly-once rules, the schema of the Parquet export; one batch per window with events.
+
+        Arguments (and pyarrow) are checked now, before any request.
+        """
+        run = self._run(start, end, workspace_id, url_id)
+        import_pyarrow()
+        return self._record_batches(run)
+
+    def clicks_table(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> pyarrow.Table:
+        """``clicks_batches`` gathered into one ``pyarrow.Table`` (the whole range in memory)."""
+        batches = self.clicks_batches(start, end, workspace_id=workspace_id, url_id=url_id)
+        return _table(list(batches))
+
+    def _record_batches(self, run: Run) -> Iterator[pyarrow.RecordBatch]:
+        # Converted in the worker threads, straight from the body when pyarrow's reader can.
+        for _, columns in self._delivered(run, events_columns, from_body=body_to_table):
+            yield from _record_batches(columns)
+
+    def _delivered(
+        self,
+        run: Run,
+        convert: Callable[[Events], C],
+        *,
+        from_body: Callable[[bytes], C | None] | None = None,
+    ) -> Iterator[tuple[Window, C]]:
+        """The driver's windows, in order, with the exactly-once rules at window edges applied
+        (``_edges.Delivery``): what every public method consumes."""
+        deliver = Delivery()
+        # The driver passes convert what interpret returned for the window: Events.
+        chunks = self._converted(run, cast("Callable[[list[Event]], C]", convert), from_body=from_body)
+        for window, chunk in chunks:
+            yield window, deliver(window.as_tuple(), chunk)
 
     def export(
         self,
         start: dt.date | str,
         end: dt.date | str,
-        output: Path | str,
+        output: Path | str | BinaryIO,
         *,
         format: str | None = None,
         workspace_id: int | None = None,
@@ -393,14 +451,17 @@ class ShortPen(_BaseClient[httpx.Client]):
     ) -> ExportReport:
         """Write every click of the range to one file: ``.jsonl``, ``.csv`` or ``.parquet`` (from the
         suffix unless ``format`` is given). All or nothing: on any failure no file is left, and an
-        existing ``output`` is only replaced on success."""
+        existing ``output`` is only replaced on success.
+
+        ``output`` may also be a binary stream (``sys.stdout.buffer``, a socket's file): JSONL (the
+        default) or CSV is written to it as windows arrive; a failure leaves what was written."""
         run = self._run(start, end, workspace_id, url_id)
         job = ExportJob(output, format)
         started = time.perf_counter()
         with job.writer:
             # Each window is encoded for the file in the worker threads; here it is only written.
             writer = job.writer
-            for _, encoded in self._converted(run, writer.encode, from_body=writer.encode_body):
+            for _, encoded in self._delivered(run, writer.encode, from_body=writer.encode_body):
                 writer.write_encoded(encoded)
         return job.report(run, time.perf_counter() - started)
 
@@ -427,8 +488,8 @@ class ShortPen(_BaseClient[httpx.Client]):
             started = time.perf_counter()
             job.prepare()
             if run.windows:
-                for batch in self._batches(run):
-                    job.write(batch.window, batch.events)
+                for window, events in self._delivered(run, _checked):
+                    job.write(window, events)
             return job.report(run, time.perf_counter() - started)
 
     def _batches(self, run: Run) -> Iterator[Batch]:
@@ -583,6 +644,19 @@ def _as_is(events: list[Event]) -> list[Event]:
     return events
 
 
+def _checked(events: Events) -> Events:
+    return events
+
+
+def _record_batches(columns: Columns) -> Iterator[pyarrow.RecordBatch]:
+    return (batch for batch in columns.table.to_batches() if batch.num_rows)
+
+
+def _table(batches: list[pyarrow.RecordBatch]) -> pyarrow.Table:
+    pa = import_pyarrow()
+    return pa.Table.from_batches(batches, schema=arrow_schema())
+
+
 def _decode_window(
     convert: Callable[[list[Event]], C],
     from_body: Callable[[bytes], C | None] | None,
@@ -719,16 +793,56 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         return self._events(run)
 
     async def _events(self, run: Run) -> AsyncIterator[AnalyticsEvent]:
+        async with contextlib.aclosing(self._delivered(run)) as windows:
+            async for window, events in windows:
+                for event in checked_models(window.as_tuple(), iter_models(events)):
+                    yield event
+
+    def clicks_batches(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> AsyncIterator[pyarrow.RecordBatch]:
+        """Like ``ShortPen.clicks_batches``; iterate with ``async for`` (converted in a worker thread)."""
+        run = self._run(start, end, workspace_id, url_id)
+        import_pyarrow()
+        return self._record_batches(run)
+
+    async def clicks_table(
+        self,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        workspace_id: int | None = None,
+        url_id: int | None = None,
+    ) -> pyarrow.Table:
+        """Like ``ShortPen.clicks_table``: ``await client.clicks_table(...)``."""
+        batches = self.clicks_batches(start, end, workspace_id=workspace_id, url_id=url_id)
+        async with contextlib.aclosing(batches) as stream:  # type: ignore[type-var]  # an async generator
+            return _table([batch async for batch in stream])
+
+    async def _record_batches(self, run: Run) -> AsyncIterator[pyarrow.RecordBatch]:
+        async with contextlib.aclosing(self._delivered(run)) as windows:
+            async for _, events in windows:
+                columns = await asyncio.to_thread(events_columns, events)
+                for batch in _record_batches(columns):
+                    yield batch
+
+    async def _delivered(self, run: Run) -> AsyncGenerator[tuple[Window, Events]]:
+        """The driver's windows, in order, with the exactly-once rules at window edges applied."""
+        deliver = Delivery()
         async with contextlib.aclosing(self._batches(run)) as batches:
             async for batch in batches:
-                for event in checked_models(batch.window.as_tuple(), iter_models(batch.events)):
-                    yield event
+                yield batch.window, deliver(batch.window.as_tuple(), batch.events)
 
     async def export(
         self,
         start: dt.date | str,
         end: dt.date | str,
-        output: Path | str,
+        output: Path | str | BinaryIO,
         *,
         format: str | None = None,
         workspace_id: int | None = None,
@@ -739,9 +853,9 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         job = ExportJob(output, format)
         started = time.perf_counter()
         with job.writer:
-            async with contextlib.aclosing(self._batches(run)) as batches:
-                async for batch in batches:
-                    await asyncio.to_thread(job.writer.write_batch, batch.events)
+            async with contextlib.aclosing(self._delivered(run)) as windows:
+                async for _, events in windows:
+                    await asyncio.to_thread(job.writer.write_batch, events)
         return job.report(run, time.perf_counter() - started)
 
     async def sync(
@@ -765,9 +879,9 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             started = time.perf_counter()
             await asyncio.to_thread(job.prepare)
             if run.windows:
-                async with contextlib.aclosing(self._batches(run)) as batches:
-                    async for batch in batches:
-                        await asyncio.to_thread(job.write, batch.window, batch.events)
+                async with contextlib.aclosing(self._delivered(run)) as windows:
+                    async for window, events in windows:
+                        await asyncio.to_thread(job.write, window, events)
             report = job.report(run, time.perf_counter() - started)
         except BaseException as exc:
             await asyncio.to_thread(job.finish, exc)

@@ -122,12 +122,23 @@ class Dataset:
         self.schema: Final = schema
         """The event schema the files are written with (this client's spec, unless a test says)."""
         if self.path.exists() and not self.path.is_dir():
-            raise InvalidArgumentError(f"dataset folder {str(self.path)!r} is not a directory")
+            raise InvalidArgumentError(
+                f"dataset folder {str(self.path)!r} is not a directory",
+                argument="output_dir",
+                value=output_dir,
+            )
         self.lock: Final = FolderLock(self.path)
         self._days = DayWriter(self.path, self.format)
         if lock:
-            self.path.mkdir(parents=True, exist_ok=True)
-            self.lock.acquire_lock()
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self.lock.acquire_lock()
+            except PermissionError as exc:  # before any request: a folder we cannot write to
+                raise InvalidArgumentError(
+                    f"output_dir {str(self.path)!r} cannot be written: {exc.strerror}",
+                    argument="output_dir",
+                    value=output_dir,
+                ) from None
         try:
             self._manifest = Manifest(self.path, format=self.format, source=source)
             recorded = self._manifest.schema
@@ -182,9 +193,13 @@ class Dataset:
         days it would skip are checked (:meth:`is_complete`; hashed in full with ``verify``).
         """
         if start > end:
-            raise InvalidArgumentError(f"start {start} is after end {end}")
+            raise InvalidArgumentError(f"start {start} is after end {end}", argument="start", value=start)
         if lookback_days < 0:
-            raise InvalidArgumentError(f"lookback_days must be 0 or more, not {lookback_days}")
+            raise InvalidArgumentError(
+                f"lookback_days must be 0 or more, not {lookback_days}",
+                argument="lookback_days",
+                value=lookback_days,
+            )
         settle = timedelta(days=lookback_days)
         lookback_after = end - timedelta(days=lookback_days)
         records = self._manifest.records

@@ -8,11 +8,20 @@ envelope.
 
 ``iter_models`` turns a window's decoded events into the generated ``AnalyticsEvent`` models, equal
 to ``AnalyticsEvent.from_dict`` of each, about twice as fast.
+
+Numbers are never changed on the way: orjson reads an integer beyond 64 bits as a float, so
+``LOSSY_INTEGERS`` tells the window checks (``_edges.checked``) to decode such a body again with
+:func:`loads_exact` (the standard library, exact integers). A body nested deeper than the decoder's
+limit (orjson: 1024 levels; the standard library: Python's recursion limit) is invalid JSON here,
+never a ``RecursionError``; ``NaN`` and ``Infinity``, which only the standard library reads, are too.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import itertools
+import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
@@ -20,7 +29,7 @@ import attrs
 
 from ._generated.models import AnalyticsEvent
 from ._redact import excerpt, scrub
-from ._schema import BY_NAME, EVENT_NAMES
+from ._schema import BY_NAME, EVENT_NAMES, TIMESTAMP
 from .errors import (
     APIStatusError,
     AuthenticationError,
@@ -32,16 +41,42 @@ from .errors import (
     ServerError,
 )
 
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_STDLIB_DECODER: Final = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def loads_exact(content: bytes | str) -> Any:
+    """Parse JSON with the standard library: integers of any size exactly; ``ValueError`` (never
+    ``RecursionError``) for a document nested too deep."""
+    try:
+        return _STDLIB_DECODER.decode(content.decode() if isinstance(content, bytes) else content)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("nested deeper than the decoder's limit", "", 0) from None
+    except ValueError as exc:  # not UTF-8, NaN, Infinity
+        raise json.JSONDecodeError(str(exc), "", 0) from None
+
+
 try:  # orjson (the `speedups` extra) decodes these payloads several times faster than json
     import orjson
 
     _loads: Callable[[bytes], Any] = orjson.loads
-    JSONDecodeError: type[ValueError] = orjson.JSONDecodeError
+    LOSSY_INTEGERS: Final = True
 except ImportError:  # pragma: no cover - exercised in a subprocess (tests/test_without_orjson.py)
-    import json
+    _loads = loads_exact
+    LOSSY_INTEGERS = False  # type: ignore[misc]  # one of two definitions, by what is installed
 
-    _loads = json.loads
-    JSONDecodeError = ValueError
+JSONDecodeError: Final = json.JSONDecodeError
+"""What both decoders raise for text that is not JSON (orjson's error is a subclass)."""
+
+FALLBACKS: Final[collections.Counter[str]] = collections.Counter()
+"""How often a fast path handed a window (``"arrow"``: ``_arrow.body_to_table``) or an event
+(``"model"``: the model builder) to the general path: a debug hook that tests read."""
 
 Event = dict[str, Any]
 
@@ -97,6 +132,12 @@ def decode_events(
     return data
 
 
+def exact_events(content: bytes) -> list[Event]:
+    """The ``data`` list of a body already read once, decoded again with exact integers."""
+    data: list[Event] = loads_exact(content)["data"]
+    return data
+
+
 def status_error(
     status_code: int,
     content: bytes,
@@ -128,21 +169,26 @@ def _builder_source(init: Sequence[str]) -> str:
     """Source of ``build(event)``: ``AnalyticsEvent(...)`` with positional arguments in the model's
     ``__init__`` order (keywords cost half as much again), each read from the event by the derived
     schema: a required key by subscription, an optional one by ``get`` (absent and null are None),
-    dates and date-times parsed as the generated ``from_dict`` parses them."""
+    dates and date-times parsed as the generated ``from_dict`` parses them; ``created_at`` is passed
+    in as ``at`` (the window checks parsed it already, with the same parser), or parsed when None."""
     args = []
     for name in init:
         field = BY_NAME[name]
         value = f"event[{name!r}]" if field.required else f"get({name!r})"
         parse = {"datetime": "parse_datetime", "date": "parse_date"}.get(field.kind)
-        if parse is not None:
+        if name == TIMESTAMP:
+            value = f"(parse_datetime({value}) if at is None else at)"
+        elif parse is not None:
             value = (
-                f"{parse}({value})" if field.required else f"(None if (v := {value}) is None else {parse}(v))"
+                f"{parse}({value})"
+                if field.required and not field.nullable
+                else f"(None if (v := {value}) is None else {parse}(v))"
             )
         args.append(value)
-    return "def build(event, get):\n    return cls(" + ", ".join(args) + ")\n"
+    return "def build(event, get, at):\n    return cls(" + ", ".join(args) + ")\n"
 
 
-def _compile_builder() -> Callable[[Event, Callable[[str], Any]], AnalyticsEvent]:
+def _compile_builder() -> Callable[[Event, Callable[[str], Any], dt.datetime | None], AnalyticsEvent]:
     init = [a.name for a in attrs.fields(AnalyticsEvent) if a.init]
     namespace: dict[str, Any] = {
         "cls": AnalyticsEvent,
@@ -150,7 +196,7 @@ def _compile_builder() -> Callable[[Event, Callable[[str], Any]], AnalyticsEvent
         "parse_date": dt.date.fromisoformat,
     }
     exec(compile(_builder_source(init), "<shortpen_api_client._decode.build>", "exec"), namespace)  # noqa: S102  (our own source, from the derived schema, as attrs does for __init__)
-    build: Callable[[Event, Callable[[str], Any]], AnalyticsEvent] = namespace["build"]
+    build: Callable[[Event, Callable[[str], Any], dt.datetime | None], AnalyticsEvent] = namespace["build"]
     return build
 
 
@@ -170,18 +216,22 @@ def iter_models(events: Sequence[Event]) -> Iterator[AnalyticsEvent]:
     event the fast path cannot take (a missing required key, a ``created_at`` that is not ISO 8601, an
     item that is not an object) goes through ``from_dict``, which raises exactly what it raises.
     """
+    unknown = getattr(events, "unknown", None)  # known already when the window was checked (_edges)
     try:
-        extras = not _KNOWN.issuperset(set().union(*events))
+        if unknown is None:
+            unknown = frozenset(set().union(*events) - _KNOWN)
     except Exception:  # an item that is not a mapping of keys: the loop sends it to from_dict
-        extras = True
+        unknown = frozenset(("?",))
+    instants = getattr(events, "instants", None) or itertools.repeat(None)
     build = _build
-    known = _KNOWN
-    for event in events:
+    is_unknown = unknown.__contains__
+    for event, at in zip(events, instants):  # noqa: B905  (instants: one per event, or endless None)
         try:
-            model = build(event, event.get)
-            if extras:
-                model.additional_properties = {k: v for k, v in event.items() if k not in known}
+            model = build(event, event.get, at)
+            if unknown:  # the keys the spec does not define, in the order received (as from_dict)
+                model.additional_properties = {k: event[k] for k in filter(is_unknown, event)}
         except (KeyError, TypeError, ValueError, AttributeError):
+            FALLBACKS["model"] += 1
             model = AnalyticsEvent.from_dict(event)
         yield model
 

@@ -11,10 +11,9 @@ drivers launch at most ``Run.concurrency`` windows at once.
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 import logging
 import math
-import operator
 import random
 import threading
 from collections.abc import Callable, Generator
@@ -24,6 +23,7 @@ import attrs
 import httpx
 
 from . import _decode, _spec
+from ._edges import Events, checked
 from ._generated.api.analytics import get_analytics
 from ._generated.models import AnalyticsRequest
 from ._redact import scrub
@@ -35,7 +35,6 @@ from ._retry import (
     parse_retry_after,
     should_retry,
 )
-from ._schema import TIMESTAMP
 from ._throttle import Throttle, Ticket
 from ._version import __version__
 from ._windows import Window
@@ -43,7 +42,6 @@ from .errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
-    InvalidResponseError,
     RequestBudgetExceededError,
     ShortPenError,
     WindowTooLargeError,
@@ -156,7 +154,7 @@ def request_kwargs(window: Window, workspace_id: int | None, url_id: int | None)
     return get_analytics._get_kwargs(body=body)
 
 
-def interpret(response: httpx.Response, content: bytes, window: Window, secret: str) -> list[Event]:
+def interpret(response: httpx.Response, content: bytes, window: Window, secret: str) -> Events:
     """Events of a successful response; raises the matching ``ShortPenError`` otherwise (with
     ``secret``, the token, taken out of any server text it quotes before that text is cut)."""
     content_type = response.headers.get("content-type", "")
@@ -164,7 +162,7 @@ def interpret(response: httpx.Response, content: bytes, window: Window, secret: 
         events = _decode.decode_events(
             content, content_type=content_type, window=window.as_tuple(), secret=secret
         )
-        return ascending(events, window)
+        return ascending(events, window, content)
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     raise _decode.status_error(
         response.status_code,
@@ -176,29 +174,14 @@ def interpret(response: httpx.Response, content: bytes, window: Window, secret: 
     )
 
 
-_CREATED_AT = operator.itemgetter(TIMESTAMP)
-
-
-def ascending(events: list[Event], window: Window) -> list[Event]:
-    """The events in ascending ``created_at`` order: the server's order, unless it is not sorted."""
-    try:
-        # Text order is time order only when every stamp has the same shape and UTC offset (a DST
-        # change or a mix of "Z" and "+00:00" breaks it); then "sorted iff equal to its sorted copy",
-        # both passes in C (timsort is linear on sorted input). Otherwise compare instants.
-        stamps: list[str] = list(map(_CREATED_AT, events))
-        if len({(len(s), s[-6:]) for s in stamps}) <= 1 and stamps == sorted(stamps):
-            return events
-        instants = sorted(events, key=_instant)
-        return events if instants == events else instants
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidResponseError(
-            f"an event without a valid created_at ({type(exc).__name__}: {exc})", window=window.as_tuple()
-        ) from None
-
-
-def _instant(event: Event) -> dt.datetime:
-    """The sort key: the instant (a stable sort keeps the server's order among equal instants)."""
-    return dt.datetime.fromisoformat(event[TIMESTAMP])
+def ascending(events: list[Event], window: Window, content: bytes | None = None) -> Events:
+    """A window's events by the window rules (``_edges``): checked against the spec, ascending by
+    instant (a stable sort), each id once, edge spills dropped. ``content``, the body they were
+    decoded from, lets a body that orjson would have changed be decoded again exactly."""
+    exact = None
+    if content is not None and _decode.LOSSY_INTEGERS:
+        exact = functools.partial(_decode.exact_events, content)
+    return checked(events, window.as_tuple(), exact=exact)
 
 
 def transport_error(exc: httpx.TransportError, window: Window) -> APIConnectionError:

@@ -31,15 +31,16 @@ What each format keeps of an event:
 - ``jsonl``: lossless. Every key the server sent, unknown ones included, in the order received, and
   ``created_at`` exactly as sent (with the account's UTC offset). Compact, UTF-8, one event a line.
   Encoded with orjson when the ``speedups`` extra is installed, else with the stdlib ``json``.
-- ``csv``: a header of the spec's fields in spec order (``_schema.EVENT``), one row per event, empty
-  cells for missing or null values, ``created_at`` as sent. Keys the spec does not define are
-  dropped: the columns are fixed so that every file of a range has the same header.
-- ``parquet``: the spec's fields as typed columns (int64 ids, strings, ``created_at`` a
-  ``timestamp[us, tz=UTC]`` holding the exact instant; the account's offset is not kept in the
-  column). Keys the spec does not define are dropped, for the same fixed-schema reason as CSV; use
-  JSONL when you need them. Batches are buffered as Arrow tables up to ``row_group_rows`` rows, then
-  written as one row group, so memory is bounded by that, not by the range. Needs the ``parquet``
-  extra; pyarrow is imported only when a Parquet file is requested.
+- ``csv``: a header of the spec's fields in spec order (``_schema.EVENT``) and ``_extra``, one row per
+  event, empty cells for absent or null values, ``created_at`` as sent. ``_extra`` holds the keys the
+  spec does not define as one JSON object (``_arrow.extra_texts``; empty when there are none), so
+  the header is fixed and every file of a range has the same one.
+- ``parquet``: the columns of ``_arrow.arrow_schema``: the spec's fields typed (int64 ids, strings,
+  ``created_at`` a ``timestamp[us, tz=UTC]`` holding the exact instant), ``created_at_offset`` (the
+  account's offset, minutes) and ``_extra``; absent and null values are nulls. Batches are buffered
+  as Arrow tables up to ``row_group_rows`` rows, then written as one row group, so memory is bounded
+  by that, not by the range. Needs the ``parquet`` extra; pyarrow is imported only when a Parquet
+  file is requested.
 
 An empty range still produces a valid file: an empty JSONL file, a CSV header, a Parquet file with the
 schema and no rows.
@@ -48,31 +49,51 @@ schema and no rows.
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
 import hashlib
 import io
-import json
 import os
 import re
 import secrets
 import socket
 import stat
 import time
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Final, Protocol
+from typing import Any, BinaryIO, Final
 
 import attrs
 
-from ._schema import EVENT, TIMESTAMP, Field, arrow_type
-from ._spec import SPEC_SHA256
-from ._version import __version__
-from .errors import InvalidArgumentError
+from ._arrow import (
+    PARQUET_INSTALL_HINT,
+    import_pyarrow,
+    parquet_schema,
+)
+from ._edges import NO_TRIM, Trim
+from ._formats import CSV_COLUMNS, TextPart, jsonl_encoder, make_sink
+from ._schema import EVENT, Field
+from .errors import DateRange, InvalidArgumentError
 
 Event = dict[str, Any]
+
+__all__ = [
+    "CSV_COLUMNS",
+    "FORMATS",
+    "PARQUET_INSTALL_HINT",
+    "ROW_GROUP_ROWS",
+    "AtomicFile",
+    "Encoded",
+    "EventWriter",
+    "TextPart",
+    "import_pyarrow",
+    "jsonl_encoder",
+    "open_writer",
+    "parquet_schema",
+    "remove_stale_temps",
+    "resolve_format",
+    "write_bytes_atomically",
+]
 
 FORMATS: Final = ("jsonl", "csv", "parquet")
 """The formats :func:`open_writer` writes; also the file suffixes it recognises."""
@@ -80,27 +101,74 @@ FORMATS: Final = ("jsonl", "csv", "parquet")
 ROW_GROUP_ROWS: Final = 100_000
 """Default Parquet row-group size: small batches are buffered until they reach it."""
 
-PARQUET_INSTALL_HINT: Final = 'pip install "shortpen-api-client[parquet]"'
-
 
 def resolve_format(output: Path, format: str | None) -> str:
-    """The format to write ``output`` in: ``format`` if given, else the suffix; ``ValueError`` if neither."""
+    """The format to write ``output`` in: ``format`` if given, else the suffix.
+
+    ``InvalidArgumentError`` for an unknown format, for neither a format nor a known suffix, and for
+    a format that contradicts a known suffix (``m.csv`` written as Parquet); a suffix that names no
+    format (``clicks.data``) takes any.
+    """
     allowed = ", ".join(FORMATS)
+    suffix = output.suffix.lower().removeprefix(".")
     if format is not None:
-        if format.lower() not in FORMATS:
-            raise InvalidArgumentError(f"unknown export format {format!r}: expected one of {allowed}")
-        return format.lower()
-    suffix = output.suffix.lower().lstrip(".")
+        fmt = format.lower() if isinstance(format, str) else format
+        if fmt not in FORMATS:
+            raise InvalidArgumentError(
+                f"format must be one of {allowed}, got {format!r}", argument="format", value=format
+            )
+        if suffix in FORMATS and suffix != fmt:
+            raise InvalidArgumentError(
+                f"format {fmt} contradicts the suffix of {output.name!r}: name the file "
+                f"{output.with_suffix('.' + fmt).name!r}, or choose {suffix}",
+                argument="format",
+                value=format,
+            )
+        return str(fmt)
     if suffix not in FORMATS:
         raise InvalidArgumentError(
-            f"cannot tell the export format from {output.name!r}: "
-            f"use a .jsonl, .csv or .parquet suffix, or pass format= (one of {allowed})"
+            f"format is needed: {output.name!r} does not end in .jsonl, .csv or .parquet "
+            f"(choose one of {allowed}, or name the file so)",
+            argument="format",
         )
     return suffix
 
 
+def output_path(output: Path | str, format: str | None = None) -> Path:
+    """``output`` as a path, refused with ``InvalidArgumentError`` when it names a directory: an
+    existing one, ``.`` or ``..``, or a name ending with a separator (``dir.csv/``, which ``Path``
+    would quietly drop)."""
+    raw = os.fspath(output)
+    path = Path(raw)
+    fmt = format.lower() if isinstance(format, str) and format.lower() in FORMATS else "parquet"
+    example = f"clicks.{fmt}"
+    if not raw:
+        raise InvalidArgumentError(
+            f"output is empty: give a file name, such as {example!r}", argument="output", value=output
+        )
+    if raw.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        what = "names a directory (it ends with a separator)"
+    elif path.name in ("", ".", "..") or _is_directory(path):
+        what = "is a directory"
+    else:
+        return path
+    raise InvalidArgumentError(
+        f"output {raw!r} {what}: an export writes one file; give its name, such as {str(path / example)!r}",
+        argument="output",
+        value=output,
+    )
+
+
+def _is_directory(path: Path) -> bool:
+    """Whether ``path`` is a directory itself (a symlink to one is not: :func:`existing_output` refuses it)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def open_writer(
-    output: Path | str,
+    output: Path | str | BinaryIO,
     format: str | None = None,
     *,
     row_group_rows: int = ROW_GROUP_ROWS,
@@ -108,23 +176,49 @@ def open_writer(
 ) -> EventWriter:
     """Start an atomic export to ``output``: check everything first, then create the temporary file.
 
-    Raises ``ValueError`` for an unknown format, a missing parent directory or an ``output`` that exists
-    and is not a regular file (a directory, a device, a FIFO, a socket, or a symlink), and ``ImportError`` naming the ``parquet`` extra when Parquet is asked for without
-    pyarrow; in every case before any file is created. ``fields`` are the columns of CSV and
+    Raises ``ValueError`` for an unknown format, a format that contradicts the suffix, an ``output``
+    that names a directory (see :func:`output_path`), a missing parent directory or an ``output`` that
+    exists and is not a regular file (a directory, a device, a FIFO, a socket, or a symlink), and
+    ``ImportError`` naming the ``parquet`` extra when Parquet is asked for without pyarrow; in every
+    case before any file is created. ``fields`` are the columns of CSV and
     Parquet (a dataset passes the schema it writes; everything else, the spec's).
     """
-    path = Path(output)
+    if not isinstance(output, str | os.PathLike):
+        return _stream_writer(output, format)
+    path = output_path(output, format)
     fmt = resolve_format(path, format)
     if row_group_rows < 1:
-        raise InvalidArgumentError(f"row_group_rows must be at least 1, not {row_group_rows}")
+        raise InvalidArgumentError(
+            f"row_group_rows must be at least 1, not {row_group_rows}",
+            argument="row_group_rows",
+            value=row_group_rows,
+        )
     if not path.parent.is_dir():
         raise InvalidArgumentError(
-            f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist"
+            f"output {str(path)!r} cannot be written: directory {str(path.parent)!r} does not exist",
+            argument="output",
+            value=output,
         )
     existing_output(path)
     if fmt == "parquet":
         import_pyarrow()
-    return EventWriter(path, fmt, row_group_rows=row_group_rows, fields=fields)
+    try:
+        return EventWriter(path, fmt, row_group_rows=row_group_rows, fields=fields)
+    except OSError as exc:  # a folder we may not write (the message names the output, not our temp file)
+        raise InvalidArgumentError(
+            f"cannot write {str(path)!r}: {exc.strerror or exc} in {str(path.parent)!r}"
+        ) from None
+
+
+def _stream_writer(stream: BinaryIO, format: str | None) -> EventWriter:
+    fmt = (format or "jsonl").lower()
+    if fmt not in ("jsonl", "csv"):
+        raise InvalidArgumentError(
+            f"a stream takes jsonl or csv, not {format!r}: Parquet needs a file (its footer comes last)"
+        )
+    if not callable(getattr(stream, "write", None)):
+        raise InvalidArgumentError(f"output must be a path or a binary stream, got {type(stream).__name__}")
+    return EventWriter(None, fmt, stream=stream)
 
 
 class EventWriter:
@@ -132,14 +226,19 @@ class EventWriter:
 
     A context manager: leaving the ``with`` block normally commits, an exception aborts. After a
     commit, :attr:`events` is the number of events written and :attr:`bytes` the file's size.
+
+    With ``stream`` (a binary stream such as ``sys.stdout.buffer``; ``output`` is then None), each
+    batch is written to it as it comes: nothing is atomic there, and after a failure what was written
+    stays (whole lines: JSONL events or CSV rows).
     """
 
     def __init__(
         self,
-        output: Path,
+        output: Path | None,
         format: str,
         *,
         row_group_rows: int = ROW_GROUP_ROWS,
+        stream: BinaryIO | None = None,
         fields: Sequence[Field] = EVENT,
     ) -> None:
         self.path: Final = output
@@ -147,9 +246,13 @@ class EventWriter:
         self.events = 0
         self._size = 0
         self._state = "open"
-        self._temp = AtomicFile(output)
+        if stream is not None:
+            self._temp: AtomicFile | _Stream = _Stream(stream)
+        else:
+            assert output is not None  # noqa: S101  (open_writer passes one or the other)
+            self._temp = AtomicFile(output)
         try:
-            self._sink = _make_sink(format, self._temp.file, row_group_rows=row_group_rows, fields=fields)
+            self._sink = make_sink(format, self._temp.file, row_group_rows=row_group_rows, fields=fields)
         except BaseException:
             self._temp.abort()
             raise
@@ -171,20 +274,27 @@ class EventWriter:
         Thread-safe and free of I/O, so worker threads can encode the next windows while this one is
         written; then :meth:`write_encoded` appends the batches in order.
         """
-        return Encoded(events=len(events), parts=(self._sink.encode(events),) if events else ())
+        return Encoded(
+            events=len(events),
+            parts=(self._sink.encode(events),) if events else (),
+            trim=getattr(events, "trim", Trim()),
+            unknown=getattr(events, "unknown", frozenset()),
+            tail=getattr(events, "tail", frozenset()),
+        )
 
     def encode_body(self, content: bytes) -> Encoded | None:
         """Encode the events of a 200 response body straight from its bytes, when the format can.
 
-        Parquet can, with pyarrow's JSON reader (C++, no Python objects per event); it takes only a
-        body it can read exactly (the envelope with ``success: true``, strictly typed fields, events in
-        ``created_at`` order) and returns None for anything else, which the caller then decodes as
-        usual. The result equals ``encode(<the body's events, in order>)``. None for JSONL and CSV.
+        Parquet can, with pyarrow's JSON reader (C++, no Python objects per event); it takes what it
+        can read exactly as the usual path would (``_arrow.body_to_table``) and returns None for
+        anything else, which the caller then decodes as usual. Once the window rules have run (when
+        the window is delivered: ``Encoded.edge``), the result equals ``encode(<the body's events,
+        checked>)``. None for JSONL and CSV.
         """
-        table = self._sink.encode_body(content)
-        if table is None:
+        columns = self._sink.encode_body(content)
+        if columns is None:
             return None
-        return Encoded(events=table.num_rows, parts=(table,) if table.num_rows else ())
+        return Encoded(len(columns), (columns,), unknown=columns.unknown)
 
     def write_encoded(self, encoded: Encoded) -> None:
         """Append a batch made by :meth:`encode` to the file."""
@@ -200,9 +310,11 @@ class EventWriter:
 
     def commit(self) -> None:
         """Finish the file, fsync it and atomically replace the output with it."""
-        self.finish()
+        if self._state != "open":
+            raise RuntimeError(f"this writer is already {self._state}")
         try:
-            self._temp.publish()
+            self._sink.finish()
+            self._size = self._temp.commit()
         except BaseException:
             self.abort()
             raise
@@ -211,17 +323,18 @@ class EventWriter:
     def finish(self, *, fsync: bool = True) -> AtomicFile:
         """Finish and close the temporary file (fsync'd unless ``fsync=False``) without renaming it:
         the caller publishes the returned :class:`AtomicFile` (or aborts it) once it is durable, as a
-        dataset does for a batch of days made durable together (:mod:`._durable`)."""
-        if self._state != "open":
-            raise RuntimeError(f"this writer is already {self._state}")
+        dataset does for a batch of days made durable together (:mod:`._durable`). Files only."""
+        temp = self._temp
+        if self._state != "open" or not isinstance(temp, AtomicFile):
+            raise RuntimeError(f"this writer is {self._state}, to {'a file' if self.path else 'a stream'}")
         try:
             self._sink.finish()
-            self._size = self._temp.close(fsync=fsync)
+            self._size = temp.close(fsync=fsync)
         except BaseException:
             self.abort()
             raise
         self._state = "finished"
-        return self._temp
+        return temp
 
     def abort(self) -> None:
         """Drop the temporary file; the output (if any) stays as it was. Safe to call twice."""
@@ -260,20 +373,97 @@ class EventWriter:
 
 @attrs.frozen
 class Encoded:
-    """Batches encoded by :meth:`EventWriter.encode`: their event count and one part per batch
-    (JSONL bytes, CSV text or an Arrow table); ``+`` joins two, in order."""
+    """A window's events encoded by :meth:`EventWriter.encode` (or ``encode_body``), not written yet:
+    their count and parts (:class:`TextPart` or ``_arrow.Columns``), with what the window rules
+    dropped, the unknown fields and the ids of the window's last day (``_edges.Edged``)."""
 
     events: int
     parts: tuple[Any, ...]
+    trim: Trim = NO_TRIM
+    unknown: frozenset[str] = frozenset()
+    tail: frozenset[int] = frozenset()
 
     def __len__(self) -> int:
         return self.events
 
     def __add__(self, other: Encoded) -> Encoded:
-        return Encoded(events=self.events + other.events, parts=self.parts + other.parts)
+        """The halves of a split window, in order; an id in both is kept once."""
+        if not self.parts or not other.parts:
+            whole = other if other.parts else self
+            trim = self.trim + other.trim
+            return attrs.evolve(whole, trim=trim, unknown=self.unknown | other.unknown, tail=other.tail)
+        if not isinstance(self.parts[0], TextPart):
+            (joined,) = _columns(self.parts, other.parts)
+            return Encoded(len(joined), (joined,), trim=joined.trim, unknown=joined.unknown, tail=joined.tail)
+        seen = {ident for part in self.parts for ident in part.ids}
+        parts = tuple(part.without(seen) for part in other.parts)
+        count = sum(len(part.ids) for part in parts)
+        return Encoded(
+            self.events + count,
+            self.parts + parts,
+            trim=self.trim + other.trim + Trim(repeated=other.events - count),
+            unknown=self.unknown | other.unknown,
+            tail=other.tail,
+        )
+
+    def edge(self, window: DateRange, seen: frozenset[int]) -> tuple[Encoded, Trim, frozenset[int]]:
+        if self.parts and not isinstance(self.parts[0], TextPart):
+            (columns,) = self.parts
+            edged, dropped, tail = columns.edge(window, seen)
+            parts = (edged,) if len(edged) else ()
+            encoded = Encoded(len(edged), parts, trim=edged.trim, unknown=edged.unknown, tail=tail)
+            return encoded, dropped, tail
+        if not seen or all(seen.isdisjoint(part.ids) for part in self.parts):
+            return self, Trim(), self.tail
+        parts = tuple(part.without(seen) for part in self.parts)
+        kept = sum(len(part.ids) for part in parts)
+        encoded = attrs.evolve(self, events=kept, parts=parts)
+        return encoded, Trim(delivered=self.events - kept), self.tail
 
 
-# -- the temporary file -------------------------------------------------------------------------------
+def _columns(first: tuple[Any, ...], second: tuple[Any, ...]) -> tuple[Any]:
+    joined = first[0]
+    for part in first[1:] + second:
+        joined = joined + part
+    return (joined,)
+
+
+# -- the temporary file (or the caller's stream) -----------------------------------------------------
+
+
+class _Counting(io.RawIOBase):
+    """The caller's binary stream, counting the bytes written to it (never closing it)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.stream.write(data)
+        self.count += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+class _Stream:
+    """What :class:`AtomicFile` is for a file, for a stream: ``commit`` flushes and counts."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.file: BinaryIO = _Counting(stream)  # type: ignore[assignment]  # a binary writer
+
+    def commit(self) -> int:
+        self.file.flush()
+        return self.file.count  # type: ignore[attr-defined, no-any-return]  # a _Counting
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.file.flush()  # what was written stays written
+
 
 _TEMP_SUFFIX: Final = ".tmp"
 
@@ -476,298 +666,3 @@ def _is_running(pid: int) -> bool:
     except OSError:  # PermissionError: another user's live process
         return True
     return True
-
-
-# -- formats --------------------------------------------------------------------------------------------
-
-
-class _Sink(Protocol):
-    def encode(self, events: Sequence[Event]) -> Any:
-        """A non-empty batch in the file's encoding; pure and thread-safe (no writes)."""
-
-    def encode_body(self, content: bytes) -> Any:
-        """The events of a 200 body, encoded straight from its bytes, or None (see EventWriter)."""
-
-    def write_encoded(self, part: Any) -> None:
-        """Append what :meth:`encode` returned."""
-
-    def finish(self) -> None:
-        """Write everything still buffered to the file, without closing it."""
-
-    def abort(self) -> None:
-        """Release what the sink holds; the file is about to be deleted."""
-
-
-def _make_sink(format: str, file: BinaryIO, *, row_group_rows: int, fields: Sequence[Field]) -> _Sink:
-    if format == "jsonl":
-        return _JsonlSink(file)  # every key as sent: no columns
-    if format == "csv":
-        return _CsvSink(file, fields)
-    return _ParquetSink(file, row_group_rows=row_group_rows, fields=fields)
-
-
-def jsonl_encoder() -> Callable[[Sequence[Event]], bytes]:
-    """Encode a batch as JSON lines: orjson when installed (the ``speedups`` extra), else stdlib json.
-
-    Both keep key order and non-ASCII characters and use compact separators.
-    """
-    try:
-        import orjson
-    except ImportError:
-        return _encode_jsonl_stdlib
-
-    def encode(events: Sequence[Event]) -> bytes:
-        if not events:
-            return b""
-        try:
-            # One call for the whole batch (orjson's per-call cost dominates small objects), then
-            # split it into lines at the objects' boundaries. Compact output puts exactly
-            # len(events) - 1 top-level `},{` between the objects; if the text holds any more (a
-            # string or a nested list of objects containing `},{`), the boundaries are ambiguous and
-            # each event is encoded on its own instead.
-            body = orjson.dumps(events)[1:-1]
-            if body.count(b"},{") == len(events) - 1 and all(type(e) is dict for e in events):
-                return body.replace(b"},{", b"}\n{") + b"\n"
-            return b"\n".join(map(orjson.dumps, events)) + b"\n"
-        except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits, which the stdlib encodes
-            return _encode_jsonl_stdlib(events)
-
-    return encode
-
-
-_STDLIB_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def _encode_jsonl_stdlib(events: Sequence[Event]) -> bytes:
-    return "".join([_STDLIB_ENCODE(event) + "\n" for event in events]).encode("utf-8")
-
-
-class _JsonlSink:
-    def __init__(self, file: BinaryIO) -> None:
-        self._file = file
-        self._encode = jsonl_encoder()
-
-    def encode(self, events: Sequence[Event]) -> bytes:
-        return self._encode(events)
-
-    def encode_body(self, content: bytes) -> None:
-        return None
-
-    def write_encoded(self, part: bytes) -> None:
-        self._file.write(part)
-
-    def finish(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
-
-
-class _CsvSink:
-    def __init__(self, file: BinaryIO, fields: Sequence[Field]) -> None:
-        self._names = [f.name for f in fields]
-        self._text = io.TextIOWrapper(file, encoding="utf-8", newline="")
-        self._writer = csv.writer(self._text)
-        self._writer.writerow(self._names)
-
-    def encode(self, events: Sequence[Event]) -> str:
-        # csv writes None as an empty cell, so a missing key and a null look the same.
-        text = io.StringIO(newline="")
-        csv.writer(text).writerows([[event.get(name) for name in self._names] for event in events])
-        return text.getvalue()
-
-    def encode_body(self, content: bytes) -> None:
-        return None
-
-    def write_encoded(self, part: str) -> None:
-        self._text.write(part)
-
-    def finish(self) -> None:
-        self._text.flush()
-        self._text.detach()  # hand the binary file back, still open, for fsync and rename
-
-    def abort(self) -> None:
-        # Already detached by finish(), or its flush failed: either way the file is deleted next.
-        with contextlib.suppress(ValueError, OSError):
-            self._text.detach()
-
-
-def import_pyarrow() -> Any:
-    """``pyarrow`` (the ``parquet`` extra), or an ImportError that says how to install it."""
-    try:
-        import pyarrow
-        import pyarrow.parquet
-    except ImportError as exc:
-        raise ImportError(f"writing Parquet needs pyarrow: {PARQUET_INSTALL_HINT}") from exc
-    return pyarrow
-
-
-def parquet_schema(fields: Sequence[Field] = EVENT) -> Any:
-    """The Arrow schema of a Parquet export, with this client's version and spec hash as metadata."""
-    pa = import_pyarrow()
-    metadata = {"shortpen_api_client.version": __version__, "shortpen_api_client.spec_sha256": SPEC_SHA256}
-    return pa.schema([pa.field(f.name, arrow_type(f, pa)) for f in fields], metadata=metadata)
-
-
-def _parsed(pa: Any, schema: Any) -> list[int]:
-    """The columns read as text first and converted by Arrow afterwards (ISO dates and date-times)."""
-    return [i for i, f in enumerate(schema) if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
-
-
-def _as_text(pa: Any, schema: Any) -> list[Any]:
-    """The schema's fields, with the parsed columns (dates, date-times) typed as strings."""
-    parsed = _parsed(pa, schema)
-    return [pa.field(f.name, pa.string()) if i in parsed else f for i, f in enumerate(schema)]
-
-
-def events_to_table(events: Sequence[Event], schema: Any) -> Any:
-    """One Arrow table from a batch of event dicts, converted by Arrow itself.
-
-    The batch becomes one struct array in a single C++ pass (keys looked up by name, missing ones
-    null, unknown ones ignored); ``created_at`` enters as a string column and is then parsed
-    vectorised (:func:`_timestamps`). If Arrow refuses a value, a column-at-a-time pass finds which
-    column, for the error message.
-    """
-    pa = import_pyarrow()
-    as_text = _as_text(pa, schema)
-    try:
-        columns = pa.array(events, type=pa.struct(as_text)).flatten()
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        _raise_for_bad_column(pa, events, as_text)
-        raise
-    for i in _parsed(pa, schema):
-        columns[i] = _parse_column(pa, schema[i], columns[i], events)
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def body_to_table(content: bytes, schema: Any) -> Any:
-    """The events of a 200 ``AnalyticsResponse`` body as an Arrow table, read by pyarrow's JSON reader.
-
-    The body is one JSON object (the envelope), read in one block as one row whose ``data`` column is a
-    list of event structs, typed by the Parquet schema (unknown keys ignored). Returns None unless the
-    result is exactly what ``events_to_table`` would make of the decoded events: one object,
-    ``success`` true, ``data`` a list, every value of its column's JSON type (the reader refuses
-    ``1.0`` for an int64 where Arrow's Python conversion takes it), ``created_at`` present, in the form Arrow's cast parses and
-    ascending by instant (``ascending`` leaves such events in the server's order). Anything else (an
-    error envelope, HTML, cut-off JSON, events to sort) goes the usual way.
-    """
-    pa = import_pyarrow()
-    import pyarrow.compute as pc
-    import pyarrow.json as pj
-
-    as_text = _as_text(pa, schema)
-    envelope = pa.schema([("success", pa.bool_()), ("data", pa.list_(pa.struct(as_text)))])
-    try:
-        read = pj.read_json(
-            pa.py_buffer(content),
-            read_options=pj.ReadOptions(use_threads=False, block_size=max(len(content), 1) + 1),
-            parse_options=pj.ParseOptions(explicit_schema=envelope, unexpected_field_behavior="ignore"),
-        )
-        if read.num_rows != 1 or read.column("success")[0].as_py() is not True:
-            return None
-        data = read.column("data").chunk(0)
-        if data.null_count:
-            return None
-        events = data.flatten()
-        if events.null_count:
-            return None
-        columns = events.flatten()
-        for i in _parsed(pa, schema):
-            columns[i] = columns[i].cast(schema[i].type)
-        instants = columns[schema.get_field_index(TIMESTAMP)]
-        if instants.null_count:
-            return None
-        if len(instants) > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
-            return None
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def _raise_for_bad_column(pa: Any, events: Sequence[Event], fields: list[Any]) -> None:
-    for field in fields:
-        try:
-            pa.array([event.get(field.name) for event in events], type=field.type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise ValueError(f"cannot store {field.name!r} as {field.type} in Parquet: {exc}") from exc
-
-
-def _parse_column(pa: Any, field: Any, text: Any, events: Sequence[Event]) -> Any:
-    """A date or date-time column, from its text."""
-    if pa.types.is_timestamp(field.type):
-        return _timestamps(pa, field.name, text, events)
-    try:
-        return text.cast(field.type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise ValueError(f"cannot store {field.name!r} as {field.type} in Parquet: {exc}") from exc
-
-
-def _timestamps(pa: Any, name: str, text: Any, events: Sequence[Event]) -> Any:
-    """Parse a date-time string column into UTC instants, offsets applied.
-
-    Arrow's own ISO-8601 cast (vectorised, in C++) handles the server's usual form
-    (``2025-01-01T00:00:00+01:00``, also ``Z`` and up to 6 fractional digits); if it rejects a value
-    (more digits, an offset with seconds), ``datetime.fromisoformat`` parses the batch one value at a
-    time. A value without an offset is an error: its instant is unknown.
-    """
-    utc = pa.timestamp("us", tz="UTC")
-    try:
-        return text.cast(utc)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
-    parsed: list[datetime | None] = []
-    for value, event in zip(text.to_pylist(), events, strict=True):
-        if value is None:
-            parsed.append(None)
-            continue
-        try:
-            instant = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise ValueError(f"event {event.get('id')!r}: {name} {value!r} is not a date-time") from exc
-        if instant.tzinfo is None:
-            raise ValueError(f"event {event.get('id')!r}: {name} {value!r} has no UTC offset")
-        parsed.append(instant)
-    return pa.array(parsed, type=utc)
-
-
-class _ParquetSink:
-    def __init__(self, file: BinaryIO, *, row_group_rows: int, fields: Sequence[Field]) -> None:
-        self._pa = import_pyarrow()
-        self._schema = parquet_schema(fields)
-        self._writer = self._pa.parquet.ParquetWriter(file, self._schema)
-        self._row_group_rows = row_group_rows
-        self._pending: list[Any] = []
-        self._pending_rows = 0
-
-    def encode(self, events: Sequence[Event]) -> Any:
-        return events_to_table(events, self._schema)
-
-    def encode_body(self, content: bytes) -> Any:
-        return body_to_table(content, self._schema)
-
-    def write_encoded(self, part: Any) -> None:
-        self._pending.append(part)
-        self._pending_rows += part.num_rows
-        if self._pending_rows >= self._row_group_rows:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._pending:
-            return
-        table = self._pa.concat_tables(self._pending)
-        self._pending, self._pending_rows = [], 0
-        self._writer.write_table(table, row_group_size=table.num_rows)
-
-    def finish(self) -> None:
-        self._flush()
-        self._writer.close()  # writes the footer; leaves the file (ours) open
-
-    def abort(self) -> None:
-        self._pending = []
-        try:
-            self._writer.close()
-        except Exception:  # noqa: S110 - the file is deleted next; a failed footer write changes nothing
-            pass
-        finally:
-            # pyarrow's __del__ would retry close() on a half-closed writer and raise at collection.
-            self._writer.is_open = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 
@@ -27,13 +27,16 @@ logger = logging.getLogger("shortpen_api_client")
 
 #: Days at the end of a sync range that every run fetches again: clicks can be recorded late.
 DEFAULT_LOOKBACK_DAYS = 3
+MAX_LOOKBACK_DAYS = 36_525
+"""A century: more is no lookback but a refetch of everything (and past the calendar's arithmetic)."""
 
 
 @attrs.frozen(kw_only=True)
 class ExportReport:
-    """What an export did: ``path`` holds ``events`` events in ``bytes`` bytes."""
+    """What an export did: ``path`` holds ``events`` events in ``bytes`` bytes (``path`` is None for
+    an export to a stream)."""
 
-    path: Path
+    path: Path | None
     format: str
     events: int
     windows: int
@@ -91,27 +94,36 @@ class ExportJob:
     when they were killed (those whose process is gone; a running writer's file is never touched).
     """
 
-    def __init__(self, output: Path | str, format: str | None) -> None:
+    def __init__(self, output: Path | str | BinaryIO, format: str | None) -> None:
         self.writer: EventWriter = open_writer(output, format)
         try:
-            remove_stale_temps(self.writer.path)
+            if self.writer.path is not None:  # a stream has no temporary files
+                remove_stale_temps(self.writer.path)
         except BaseException:
             self.writer.abort()
             raise
 
     def report(self, run: Run, seconds: float) -> ExportReport:
         return export_report(
-            run, path=self.writer.path, format=self.writer.format, nbytes=self.writer.bytes, seconds=seconds
+            run,
+            path=self.writer.path,
+            format=self.writer.format,
+            nbytes=self.writer.bytes,
+            seconds=seconds,
+            events=self.writer.events,
         )
 
 
-def export_report(run: Run, *, path: Path, format: str, nbytes: int, seconds: float) -> ExportReport:
-    """The report of an export of ``run``'s windows (to a file, or streamed)."""
+def export_report(
+    run: Run, *, path: Path | None, format: str, nbytes: int, seconds: float, events: int | None = None
+) -> ExportReport:
+    """The report of an export of ``run``'s windows (to a file, or streamed); ``events`` as written
+    (the exactly-once rules may drop some of what was delivered)."""
     s = run.stats
     return ExportReport(
         path=path,
         format=format,
-        events=s.events,
+        events=s.events if events is None else events,
         windows=s.windows,
         requests=s.requests,
         retries=s.retries,
@@ -140,11 +152,15 @@ class SyncJob:
         self.start = parse_date(start, "start")
         self.end = yesterday_utc() if end is None else parse_date(end, "end")
         if self.start > self.end:
-            hint = " (end defaults to yesterday, UTC)" if end is None else ""
-            raise InvalidArgumentError(f"start ({self.start}) is after end ({self.end}){hint}")
-        self.lookback_days = check_int(lookback_days, "lookback_days", minimum=0)
+            hint = " (the end defaults to yesterday, UTC)" if end is None else ""
+            raise InvalidArgumentError(
+                f"start ({self.start}) is after end ({self.end}){hint}", argument="start", value=start
+            )
+        self.lookback_days = check_int(lookback_days, "lookback_days", minimum=0, maximum=MAX_LOOKBACK_DAYS)
         if not isinstance(verify, bool):
-            raise InvalidArgumentError(f"verify must be True or False, not {verify!r}")
+            raise InvalidArgumentError(
+                f"verify must be True or False, got {verify!r}", argument="verify", value=verify
+            )
         # The folder's lock first (DatasetLockedError if another sync holds it), then the records
         # (DatasetSchemaError if the files there cannot go on with ``schema``'s columns).
         self.dataset = Dataset(output_dir, format=format, source=source, lock=True, schema=schema)
@@ -159,8 +175,16 @@ class SyncJob:
         self.bytes = 0
 
     def prepare(self) -> None:
-        """Clear temporary files a killed run may have left (the folder's lock is held)."""
-        self.dataset.remove_stale_temps()
+        """Clear temporary files a killed run may have left (the folder's lock is held; a folder
+        that cannot be written is an ``InvalidArgumentError`` naming it, before any request)."""
+        try:
+            self.dataset.remove_stale_temps()
+        except PermissionError as exc:
+            raise InvalidArgumentError(
+                f"output_dir {str(self.dataset.path)!r} cannot be written: {exc.strerror}",
+                argument="output_dir",
+                value=str(self.dataset.path),
+            ) from None
 
     def finish(self, error: BaseException | None = None) -> None:
         """Record the days written and not yet recorded, shut the day writers down, fold the journal

@@ -35,6 +35,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -291,13 +292,19 @@ class Manifest:
     def _check_origin(self, name: str, fmt: str, source: Any) -> None:
         if fmt != self.format:
             raise ManifestError(
-                f"the dataset manifest {name} is for format {fmt!r}, not {self.format!r}: "
-                f"use format={fmt!r} or another folder"
+                f"format {self.format} does not match the dataset in {str(self.folder)!r}, whose files are "
+                f"{fmt} (says its {Path(name).name}): sync it as {fmt}, or use another folder",
+                argument="format",
+                value=self.format,
             )
         if self.source is not None and isinstance(source, dict) and source != self.source:
+            differing = [key for key in {**source, **self.source} if source.get(key) != self.source.get(key)]
             raise ManifestError(
-                f"the dataset in {self.folder} holds the clicks of {_describe(source)}, not of "
-                f"{_describe(self.source)}: use another folder (mixing them would corrupt both)"
+                f"the folder {str(self.folder)!r} holds the clicks of {describe_source(source)}; this sync is "
+                f"for {describe_source(self.source, differing)}: use another folder (mixing them would "
+                "corrupt both)",
+                argument="output_dir",
+                value=self.folder,
             )
 
 
@@ -330,5 +337,23 @@ def _journal_line(record: DayRecord) -> str:
     return json.dumps({"day": record.day.isoformat(), **record.to_json()}) + "\n"
 
 
-def _describe(source: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={value}" for key, value in source.items())
+def describe_source(source: dict[str, Any], keys: Iterable[str] | None = None) -> str:
+    """What a dataset's clicks are of, in words (only ``keys``, when given): for instance
+    ``https://api.shortpen.com, workspace 24 (all links)``, or ``workspace 31, link 501``."""
+    parts: list[str] = []
+    for key in source if keys is None else keys:
+        value = source.get(key)
+        if key == "api":
+            parts.append(str(value))
+        elif key == "workspace_id":
+            parts.append("the default workspace" if value is None else f"workspace {value}")
+        elif key == "url_id" and value is None:
+            if parts:
+                parts[-1] += " (all links)"
+            else:
+                parts.append("all links")
+        elif key == "url_id":
+            parts.append(f"link {value}")
+        else:  # a key this version does not know (a manifest from a later one)
+            parts.append(f"{key} {value}")
+    return ", ".join(parts)

@@ -5,9 +5,13 @@ plainly or encoded. ``scrub`` removes from the whole text:
 
 - the token with each of its characters written plainly, percent-encoded (``%2F`` or ``%2f``, also
   encoded twice as ``%252F``), JSON-escaped (``\\u002f``, ``\\/``) or as an HTML character reference
-  (``&#47;``, ``&#x2f;``, ``&amp;``), in any mix;
+  (``&#47;``, ``&#x2f;``, ``&amp;``), in any mix (JSON's ``\\\\`` and ``\\"`` too);
 - the token's base64 forms (standard and URL-safe, at each of the three byte alignments, so also
   inside the base64 of a longer text such as ``Bearer <token>`` or ``user:<token>``);
+- any run of ``FRAGMENT`` (8) or more consecutive characters of the token, or of one of its base64
+  forms: a server that quotes the token cut (``token[:48] + "..."``) shows none of it; also where
+  such a run is written URL-encoded, JSON-escaped or as HTML character references (decoded one
+  character at a time, in any mix, and mapped back to the text);
 - any ``Bearer <credential>``, also with its space URL- or JSON-encoded (``Bearer%20...``).
 
 ``excerpt`` makes the short quote of a body that an error message shows: it scrubs first and cuts
@@ -23,7 +27,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 
 REDACTED: Final = "[redacted]"
@@ -35,6 +39,33 @@ _ENTITIES: Final = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 _BASE64_CHAR: Final = "[A-Za-z0-9+/_-]"
 _MIN_BASE64: Final = 8
 """Characters: shorter base64 runs (tokens under 8 bytes) could match anything; not looked for."""
+
+FRAGMENT: Final = 8
+"""Characters: a run of this many consecutive characters of the token (or of its base64) is taken
+out wherever it appears. Shorter runs are common in ordinary text; eight characters of a token are
+already more than anyone should see."""
+_ENCODINGS: Final = {  # name -> (what betrays it, a regex for one character written so); in the
+    # order they are tried at one place of a text (``%2541``: URL-encoded twice, when that is read)
+    "url-twice": ("%25", r"%25(?P<url2>[0-9A-Fa-f]{2})"),
+    "url": ("%", r"%(?P<url>[0-9A-Fa-f]{2})"),
+    "json": ("\\", r"\\u(?P<json>[0-9A-Fa-f]{4})|\\(?P<esc>[/\\\"])"),
+    "html": (
+        "&",
+        r"&#0{0,4}(?P<dec>[0-9]{1,7});|&#[xX]0{0,4}(?P<hex>[0-9A-Fa-f]{1,6});|&(?P<name>amp|lt|gt|quot|apos);",
+    ),
+}
+_VIEWS: Final = (
+    ("url",),
+    ("url-twice", "url"),
+    ("json",),
+    ("html",),
+    ("url-twice", "url", "json", "html"),
+    ("url", "json", "html"),
+)
+"""The decodings of a text searched for runs of the token: each encoding alone, and all of them
+mixed (URL-encoding read once or twice). One reading is not enough: ``%2541`` is ``%41`` read
+once but ``A`` read twice, and a token may itself hold ``%25``, ``\\u`` or ``&#``."""
+_NAMED: Final = {name: char for char, name in _ENTITIES.items()}
 
 EXCERPT_CHARS: Final = 80
 """Characters of a body quoted in an error message."""
@@ -52,10 +83,10 @@ def _char(c: str) -> str:
     """A regex for one character of the token, in any of the forms a server may write it."""
     code = ord(c)
     utf8 = c.encode()
-    forms = [
-        re.escape(c),
-        "".join(f"%{_hex(f'{b:02x}')}" for b in utf8),  # URL-encoded
+    forms = [  # the encoded forms before the plain character: at a place where both match
+        # (the token ends in a backslash, the text goes on with \u005c), the longer one is taken
         "".join(f"%25{_hex(f'{b:02x}')}" for b in utf8),  # URL-encoded twice
+        "".join(f"%{_hex(f'{b:02x}')}" for b in utf8),  # URL-encoded
         rf"&#0{{0,4}}{code};",  # an HTML character reference, decimal ...
         rf"&#[xX]0{{0,4}}{_hex(f'{code:x}')};",  # ... or hexadecimal
     ]
@@ -63,8 +94,9 @@ def _char(c: str) -> str:
         forms.append(rf"\\u{_hex(f'{code:04x}')}")  # JSON
     if c in _ENTITIES:
         forms.append(f"&{_ENTITIES[c]};")
-    if c == "/":
-        forms.append(r"\\/")  # JSON may escape the solidus
+    if c in '/\\"':
+        forms.append(re.escape("\\" + c))  # JSON escapes a quote and a backslash (and may a solidus)
+    forms.append(re.escape(c))
     return "(?:" + "|".join(forms) + ")"
 
 
@@ -98,10 +130,95 @@ def reach(secret: str | None) -> int:
     return 20 * len(secret) + 8 if secret else 0
 
 
+@functools.lru_cache(maxsize=8)
+def _fragments(secret: str) -> tuple[frozenset[str], re.Pattern[str]]:
+    """The ``FRAGMENT``-character runs of ``secret`` and of its base64 cores, and a regex for the
+    stretches of text that may hold one (``FRAGMENT`` or more characters that those runs use)."""
+    sources = [secret, *sorted(_base64_cores(secret))]
+    grams = frozenset(s[i : i + FRAGMENT] for s in sources for i in range(len(s) - FRAGMENT + 1))
+    alphabet = "".join(sorted({c for gram in grams for c in gram}))
+    return grams, re.compile(f"[{re.escape(alphabet)}]{{{FRAGMENT},}}")
+
+
+@functools.cache  # at most one for each subset of the (four) encodings
+def _view(encodings: frozenset[str]) -> re.Pattern[str]:
+    """One regex for a character written in any of ``encodings``."""
+    return re.compile("|".join(regex for name, (_, regex) in _ENCODINGS.items() if name in encodings))
+
+
+def _unit(match: re.Match[str]) -> str:
+    """The character that one match of a ``_view`` writes."""
+    kind = match.lastgroup or ""
+    value = match.group(kind)
+    if kind == "name":
+        return _NAMED[value]
+    if kind == "esc":
+        return value
+    code = int(value, 10 if kind == "dec" else 16)
+    return chr(code) if code <= 0x10FFFF else "\ufffd"
+
+
+def _decoded(text: str, unit: re.Pattern[str]) -> tuple[str, list[int]] | None:
+    """``text`` with each encoded character (``unit``) decoded, and where each character of the
+    result starts in ``text`` (plus ``len(text)`` at the end); None when nothing is encoded."""
+    pieces: list[str] = []
+    origin: list[int] = []
+    last = 0
+    for match in unit.finditer(text):
+        start = match.start()
+        pieces += (text[last:start], _unit(match))
+        origin += range(last, start + 1)
+        last = match.end()
+    if not pieces:
+        return None
+    pieces.append(text[last:])
+    origin += range(last, len(text) + 1)
+    return "".join(pieces), origin
+
+
+def _spans(text: str, grams: frozenset[str], runs: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+    """Where ``text`` holds one of ``grams`` (overlapping spans, in order)."""
+    for run in runs.finditer(text):
+        stretch, base = run.group(), run.start()
+        for i in range(len(stretch) - FRAGMENT + 1):
+            if stretch[i : i + FRAGMENT] in grams:
+                yield base + i, base + i + FRAGMENT
+
+
+def _without_fragments(text: str, secret: str) -> str:
+    """``text`` with every run of ``FRAGMENT`` or more characters of ``secret`` (or of its base64)
+    replaced, written plainly or in any of the ``_VIEWS`` of it."""
+    grams, runs = _fragments(secret)
+    spans = list(_spans(text, grams, runs))
+    present = {name for name, (sign, _) in _ENCODINGS.items() if sign in text}
+    for encodings in {frozenset(present.intersection(view)) for view in _VIEWS} - {frozenset()}:
+        decoded = _decoded(text, _view(encodings))
+        if decoded is not None:
+            plain, origin = decoded
+            spans += [(origin[a], origin[b]) for a, b in _spans(plain, grams, runs)]
+    if not spans:
+        return text
+    out: list[str] = []
+    kept = 0  # text[:kept] is settled
+    start = end = -1
+    for a, b in sorted(spans):
+        if a > end:  # a new span, apart from the current one
+            if end >= 0:
+                out += (text[kept:start], REDACTED)
+                kept = end
+            start = a
+        end = max(end, b)
+    out += (text[kept:start], REDACTED, text[end:])
+    return "".join(out)
+
+
 def scrub(text: str, secret: str | None = None) -> str:
-    """``text`` without ``secret`` (in any of its forms) and without any bearer credential."""
+    """``text`` without ``secret`` (in any of its forms, or any run of ``FRAGMENT`` of its
+    characters) and without any bearer credential."""
     if secret:
         text = _pattern(secret).sub(REDACTED, text)
+        if len(secret) >= FRAGMENT:  # the runs between what was taken out already
+            text = REDACTED.join(_without_fragments(part, secret) for part in text.split(REDACTED))
     return _BEARER.sub(rf"\1{REDACTED}", text)
 
 

@@ -54,6 +54,13 @@ moved (or was never the bottleneck): pacing stops, and the next 429 measures the
 rather than cutting a rate that has grown far past what is sent, 0.7 at a time."""
 MIN_RATE = 0.05
 """Requests a second never fall below this (one every 20 s), whatever the 429s."""
+MIN_MAX_RATE = 0.01
+"""The smallest ``max_requests_per_second`` (one request every 100 s). A slower pace is no use to
+anyone fetching clicks, and it bounds every wait the throttle asks for: at most ``max_concurrency``
+requests are scheduled at once, so a ticket is never more than ``max_concurrency / MIN_MAX_RATE``
+seconds ahead, plus a hold of at most 60 s (the longest ``Retry-After`` honoured). A rate of
+``1e-300`` used to ask for a sleep of ``1e300`` s (an ``OverflowError`` in the sync client, a hang
+in the async one)."""
 _WINDOW = 60.0
 """Successes older than this are forgotten (the longest Retry-After honoured is 60 s)."""
 
@@ -106,6 +113,8 @@ class Throttle:
     """The rate control of one client (see the module's docstring). Times are the caller's clock."""
 
     def __init__(self, *, max_concurrency: int, max_rate: float | None = None) -> None:
+        if max_rate is not None and not MIN_MAX_RATE <= max_rate < math.inf:
+            raise ValueError(f"max_rate must be from {MIN_MAX_RATE} to a finite number, got {max_rate!r}")
         self.max_concurrency = max_concurrency
         self.max_rate = max_rate
         self._lock = threading.Lock()
@@ -204,7 +213,7 @@ class Throttle:
         at = max(now, self._hold_until)
         if self._rate is not None:
             at = max(at, self._next_at)
-            self._next_at = at + 1 / self._rate
+            self._next_at = at + min(1 / self._rate, 1 / MIN_MAX_RATE)  # never slower than the floor
         return Ticket(at, self._generation)
 
     def _limits(self) -> Limits:

@@ -58,11 +58,12 @@ def plan_windows(start: dt.date, end: dt.date, window_days: int) -> list[Window]
         raise ValueError(f"window_days must be at least 1, got {window_days}")
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
-    step = dt.timedelta(days=window_days)
     windows = []
     first = start
-    while first <= end:
-        last = min(first + step - ONE_DAY, end)
+    while True:
+        # Never first + window_days when that passes the range: it may pass date.max too.
+        last = end if (end - first).days < window_days else first + dt.timedelta(days=window_days - 1)
         windows.append(Window(first, last))
+        if last == end:
+            return windows
         first = last + ONE_DAY
-    return windows

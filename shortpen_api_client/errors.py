@@ -58,7 +58,23 @@ def _prefix(window: DateRange | None) -> str:
 
 
 class InvalidArgumentError(ValueError):
-    """A bad argument or configuration; raised before any request is sent."""
+    """A bad argument or configuration; raised before any request is sent.
+
+    ``argument`` names what is at fault as the Python API spells it (``"window_days"``, ``"output"``;
+    ``"SHORTPEN_BASE_URL"`` for a value read from the environment), or is None when no single argument
+    is; ``value`` is the value it was given (never the token: None for the token's errors). A message
+    that names its argument starts with it (``window_days must be an integer >= 1, got 0``) and says
+    the rest in plain words, without ``name=value`` syntax, so that a front end can put its own name
+    for the argument in its place, as the ``shortpen`` command puts ``--window-days``.
+    """
+
+    argument: str | None
+    value: object
+
+    def __init__(self, message: str, *, argument: str | None = None, value: object = None) -> None:
+        super().__init__(message)
+        self.argument = argument
+        self.value = value
 
 
 class DatasetLockedError(InvalidArgumentError):

@@ -135,8 +135,24 @@ ECHOES: dict[str, Callable[[str], str]] = {
     "base64": lambda t: _b64(t.encode()),
     "base64-bearer": lambda t: _b64(f"Bearer {t}".encode()),
     "base64url-basic": lambda t: base64.urlsafe_b64encode(f"user:{t}".encode()).decode(),
+    # cut: a run of 8 or more of the token's characters is as much a leak as the whole token
+    "cut-prefix": lambda t: t[: max(8, len(t) - 1)],
+    "cut-suffix": lambda t: t[-max(8, len(t) - 1) :],
+    "cut-middle": lambda t: _middle(t),
+    "cut-48": lambda t: t[: max(8, min(48, len(t) - 2))] + "...",
+    "cut-url-encoded": lambda t: urllib.parse.quote(t[: max(8, len(t) - 3)], safe=""),
+    "cut-json-escaped": lambda t: "".join(f"\\u{ord(c):04x}" for c in _middle(t)),
+    "cut-base64": lambda t: _b64(t[: max(8, len(t) - 1)].encode()),
 }
 """How a server may quote the token back: name -> the echoed text for a token."""
+
+
+def _middle(token: str) -> str:
+    """8 or more characters from the middle of ``token`` (neither its first nor its last when it
+    has more than 9)."""
+    size = max(8, len(token) // 2)
+    start = min((len(token) - size) // 2 + 1, len(token) - size)
+    return token[start : start + size]
 
 
 def _forms(token: str) -> Iterator[str]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "openapi.yaml"
+
+# dlt (tests/test_dlt.py, `shortpen load`) sends usage telemetry unless told not to: tests stay offline.
+os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
 
 import pytest  # noqa: E402  (kept below the path constants that the test modules import)
 

@@ -92,6 +92,10 @@ def version(start: str) -> dict[str, Any]:
     }
 
 
+_DERIVED = ("created_at_offset", "_extra")
+"""Columns every CSV/Parquet file has beside the spec's fields (``_arrow.OFFSET``, ``_arrow.EXTRA``)."""
+
+
 def _model_dict(model: Any) -> dict[str, Any]:
     values = attrs.asdict(model, recurse=False)
     values.pop("additional_properties", None)
@@ -108,11 +112,14 @@ def export(start: str, end: str, events_per_day: int, seed: int) -> dict[str, An
     out: dict[str, Any] = {"truth": fake.events(start, end)}
     with _client(fake) as client, tempfile.TemporaryDirectory() as tmp:
         out["models"] = [_model_dict(m) for m in client.clicks(start, end)]
+        out["from_dict_models"] = [_model_dict(AnalyticsEvent.from_dict(e)) for e in out["truth"]]
         for fmt in ("jsonl", "csv", "parquet"):
             client.export(start, end, Path(tmp) / f"out.{fmt}")
         with (Path(tmp) / "out.csv").open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
-            out["csv_header"] = reader.fieldnames
+            header = list(reader.fieldnames or ())
+            out["csv_derived"] = [name for name in header if name in _DERIVED]  # created_at_offset, _extra
+            out["csv_header"] = [name for name in header if name not in _DERIVED]
             out["csv_rows"] = list(reader)
         table = pq.read_table(Path(tmp) / "out.parquet")
         out["parquet_schema"] = {field.name: str(field.type) for field in table.schema}
@@ -132,6 +139,25 @@ def export(start: str, end: str, events_per_day: int, seed: int) -> dict[str, An
         finally:
             AnalyticsEvent.from_dict = original  # type: ignore[method-assign]
     return out
+
+
+def model(event: dict[str, Any]) -> dict[str, Any]:
+    """The generated ``AnalyticsEvent``: each attribute's annotation (as generated) and whether it is
+    required, and what ``from_dict``, the fast path and ``to_dict`` make of ``event``."""
+    from shortpen_api_client._decode import iter_models
+    from shortpen_api_client._generated.models import AnalyticsEvent
+
+    built = AnalyticsEvent.from_dict(event)
+    return {
+        "attributes": {
+            a.name: {"type": a.type, "required": a.default is attrs.NOTHING}
+            for a in attrs.fields(AnalyticsEvent)
+            if a.init
+        },
+        "from_dict": _model_dict(built),
+        "fast_path": _model_dict(next(iter_models([event]))),
+        "to_dict": built.to_dict(),
+    }
 
 
 def _outcome(run: Callable[[], object], folder: Path) -> dict[str, Any]:
@@ -227,10 +253,11 @@ def resume(folder: str, start: str, end: str, format: str) -> dict[str, Any]:
     columns: dict[str, list[str]] = {}
     for path in sorted(dataset.glob(f"date=*/part-0.{format}")):
         if format == "parquet":
-            columns[path.parent.name[5:]] = list(pq.read_schema(path).names)
+            names = list(pq.read_schema(path).names)
         else:
             with path.open(newline="", encoding="utf-8") as file:
-                columns[path.parent.name[5:]] = next(csv.reader(file))
+                names = next(csv.reader(file))
+        columns[path.parent.name[5:]] = [name for name in names if name not in _DERIVED]
     manifest = json.loads((dataset / "_manifest.json").read_text())
     return {"error": None, "columns": columns, "schema": manifest["schema"], "warnings": warnings.messages}
 
@@ -239,6 +266,7 @@ COMMANDS: dict[str, Callable[..., dict[str, Any]]] = {
     "info": info,
     "version": version,
     "export": export,
+    "model": model,
     "missing": missing,
     "post": post,
     "resume": resume,

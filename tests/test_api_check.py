@@ -66,6 +66,16 @@ def test_breakage_without_bump_or_note_fails_naming_both() -> None:
         ("# C\n\n## 0.2.0 (2026-12-03)\n\n### Breaking\n- x\n\n## 0.1.0\n", "0.2.0", True),
         (CHANGELOG.format(unreleased="- a fix\n"), "0.2.0", False),
         ("# C\n\n## 0.1.0\n\n### Breaking\n- an old one\n", "0.2.0", False),  # released: not this one
+        (CHANGELOG.format(unreleased="### Breaking changes\n- x\n"), "0.2.0", True),
+        (CHANGELOG.format(unreleased="- **Breaking**: `x` is gone, use `y`\n"), "0.2.0", True),
+        (CHANGELOG.format(unreleased="**Breaking:** `x` is gone\n"), "0.2.0", True),
+        (CHANGELOG.format(unreleased="### Fixed\n  - BREAKING: response field `x` removed\n"), "0.2.0", True),
+        # the word elsewhere is no note
+        (CHANGELOG.format(unreleased="- a non-breaking fix\n"), "0.2.0", False),
+        (CHANGELOG.format(unreleased="### Non-breaking\n- x\n"), "0.2.0", False),
+        (CHANGELOG.format(unreleased="- no breaking change here\n"), "0.2.0", False),
+        (CHANGELOG.format(unreleased="- Breaking news: faster export\n"), "0.2.0", False),
+        (CHANGELOG.format(unreleased="- see the **breaking** note below\n"), "0.2.0", False),
     ],
 )
 def test_the_note_must_be_under_unreleased_or_the_new_version(text: str, version: str, ok: bool) -> None:
@@ -183,8 +193,11 @@ def test_without_a_release_tag_it_says_so_and_passes(released: Path, tmp_path: P
     _git(repo, "tag", "-d", "v0.1.0")
     edit(repo, "shortpen_api_client/_jobs.py", "    splits: int\n", "")
     result = run_check(repo)
-    assert result.returncode == 0
-    assert "no release tag (v*) in this clone" in result.stdout
+    assert result.returncode == 0  # CI clones may lack tags ...
+    assert result.stdout.startswith(
+        "api-check: NOT CHECKED: no release tag (v*) in this clone"
+    )  # ... so it says
+    assert "breaking changes were not looked for" in result.stdout
     assert "--against REF" in result.stdout
     result = run_check(repo, "--against", "HEAD")  # a ref given: compared with it
     assert result.returncode == 1

@@ -3,9 +3,11 @@ exit codes, one-line errors naming the bad value, never a traceback, never the t
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import httpx
 import pyarrow.parquet as pq
 import pytest
@@ -112,7 +115,10 @@ def test_export_with_workspace_and_url_filters(fake: FakeShortPen, url: str, tmp
     ("args", "needles"),
     [
         (["--start", "2025-02-30", "--end", "2025-03-01"], ["--start must be", "'2025-02-30'"]),
-        (["--start", "2025-03-02", "--end", "2025-03-01"], ["--start (2025-03-02) is after --end"]),
+        (
+            ["--start", "2025-03-02", "--end", "2025-03-01"],
+            ["--start (2025-03-02) is after end (2025-03-01)"],
+        ),
         (
             ["--start", "2025-03-01", "--end", "2025-03-02", "--window-days", "0"],
             ["--window-days must be", "0"],
@@ -140,6 +146,16 @@ def test_a_bad_max_requests_per_second_exits_2_naming_it(url: str, tmp_path: Pat
         "--max-requests-per-second", value, env=connected(url),
     )  # fmt: skip
     assert_one_line_error(result, 2, "--max-requests-per-second must be a positive number", value)
+    assert not out.exists()
+
+
+def test_a_max_requests_per_second_below_the_floor_exits_2_naming_it(url: str, tmp_path: Path) -> None:
+    out = tmp_path / "clicks.csv"
+    result = shortpen(
+        "export", "--start", "2025-03-01", "--end", "2025-03-02", "--output", str(out),
+        "--max-requests-per-second", "1e-300", env=connected(url),
+    )  # fmt: skip
+    assert_one_line_error(result, 2, "--max-requests-per-second must be at least 0.01", "1e-300")
     assert not out.exists()
 
 
@@ -187,7 +203,8 @@ def test_missing_token_exits_2_saying_how_to_set_it(url: str, tmp_path: Path) ->
         str(tmp_path / "x.csv"),
         env={"SHORTPEN_BASE_URL": url},
     )
-    assert_one_line_error(result, 2, "SHORTPEN_TOKEN")
+    assert_one_line_error(result, 2, "no API token: set the SHORTPEN_TOKEN environment variable")
+    assert "token=" not in result.stderr  # the command has no token argument to pass
 
 
 def test_plain_http_to_a_remote_host_exits_2(tmp_path: Path) -> None:
@@ -461,3 +478,221 @@ def test_an_output_that_is_a_symlink_exits_2_and_is_left_alone(url: str, tmp_pat
     )  # fmt: skip
     assert_one_line_error(result, 2, "out.jsonl", "symbolic link")
     assert (tmp_path / "out.jsonl").is_symlink()
+
+
+# -- issue 11: messages in flags, refusals, partial stdout, help, plurals, "0 events" -------------------
+
+PYTHON_SYNTAX = re.compile(r"\b[a-z_]+=|\bNone\b")  # format=, workspace_id=None
+
+
+def assert_in_flags(result: subprocess.CompletedProcess[str], *needles: str) -> str:
+    """A one-line error, exit 2, in the command's words: flags, never Python's ``name=value``."""
+    assert_one_line_error(result, 2, *needles)
+    assert not PYTHON_SYNTAX.search(result.stderr), result.stderr
+    return result.stderr.strip()
+
+
+def export_args(output: str, *more: str) -> list[str]:
+    return ["export", "--start", "2025-01-01", "--end", "2025-01-02", "--output", output, *more]
+
+
+def test_no_format_and_no_suffix_names_the_format_flag(url: str, tmp_path: Path) -> None:
+    result = shortpen(*export_args(str(tmp_path / "clicks.data")), env=connected(url))
+    line = assert_in_flags(result, "--format is needed: ", "'clicks.data'", ".jsonl, .csv or .parquet")
+    assert "pass format" not in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_without_a_known_suffix_takes_the_format_flag(
+    fake: FakeShortPen, url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "clicks.data"
+    result = shortpen(*export_args(str(out), "--format", "csv", "-q"), env=connected(url))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().splitlines()[0].startswith("id,")  # CSV, its header first
+    assert len(out.read_text().splitlines()) == 1 + len(fake.events("2025-01-01", "2025-01-02"))
+
+
+def test_a_suffix_contradicting_the_format_exits_2(url: str, tmp_path: Path) -> None:
+    """It used to write Parquet into m.csv, silently."""
+    result = shortpen(*export_args(str(tmp_path / "m.csv"), "--format", "parquet"), env=connected(url))
+    assert_in_flags(result, "--format parquet contradicts the suffix of 'm.csv': name the file 'm.parquet'")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_dot_says_it_is_a_directory(url: str, tmp_path: Path) -> None:
+    """It used to say: cannot tell the export format from ''."""
+    result = shortpen(*export_args("."), env=connected(url), cwd=tmp_path)
+    assert_in_flags(result, "--output '.' is a directory: an export writes one file; give its name")
+    assert "''" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_with_a_trailing_slash_is_refused(url: str, tmp_path: Path) -> None:
+    """``dir.csv/`` means a folder: it used to be written as the file ``dir.csv``."""
+    result = shortpen(*export_args("dir.csv/"), env=connected(url), cwd=tmp_path)
+    assert_in_flags(result, "--output 'dir.csv/' names a directory (it ends with a separator)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sync_to_stdout_is_refused(url: str, tmp_path: Path) -> None:
+    """It used to create a folder named ``-``."""
+    result = shortpen(
+        "sync",
+        "--output",
+        "-",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-02",
+        env=connected(url),
+        cwd=tmp_path,
+    )
+    assert_in_flags(result, "--output -: sync writes a dataset folder, not stdout")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_of_another_source_is_described_in_words(url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "dataset"
+    args = ["sync", "--output", str(folder), "--start", "2025-01-01", "--end", "2025-01-02", "-q"]
+    assert shortpen(*args, "--workspace-id", "24", env=connected(url)).returncode == 0
+    result = shortpen(*args, "--workspace-id", "31", env=connected(url))
+    assert_in_flags(
+        result,
+        f"the folder {str(folder)!r} holds the clicks of {url}, workspace 24 (all links); "
+        "this sync is for workspace 31: use another folder",
+    )
+
+
+def test_a_folder_of_another_format_names_the_format_flag(url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "dataset"
+    args = ["sync", "--output", str(folder), "--start", "2025-01-01", "--end", "2025-01-02", "-q"]
+    assert shortpen(*args, env=connected(url)).returncode == 0  # parquet, the default
+    result = shortpen(*args, "--format", "csv", env=connected(url))
+    assert_in_flags(
+        result, "--format csv does not match the dataset in", "sync it as parquet, or use another folder"
+    )
+
+
+def test_a_failure_on_stdout_says_how_many_lines_were_written(tmp_path: Path) -> None:
+    """JSONL on stdout is streamed: two windows were out when the third failed."""
+    fake = FakeShortPen(
+        seed=2, token=TOKEN, events_per_day=25, faults=FaultPlan({3: Fault.server_error(500)})
+    )
+    with fake.serve() as url:
+        result = shortpen(
+            "export", "--start", "2025-01-01", "--end", "2025-01-05", "--output", "-",
+            "--window-days", "1", "--concurrency", "1", "--max-retries", "0", env=connected(url),
+        )  # fmt: skip
+    written = fake.events("2025-01-01", "2025-01-02")
+    assert [json.loads(line) for line in result.stdout.splitlines()] == written
+    n = len(written)
+    assert_one_line_error(
+        result,
+        1,
+        "ServerError",
+        "HTTP 500",
+        f"(stdout got the first {n} lines ({n} events) before the failure",
+    )
+
+
+def test_a_failure_before_any_line_on_stdout_says_so() -> None:
+    fake = FakeShortPen(seed=2, token=TOKEN, faults=FaultPlan({1: Fault.server_error(500)}))
+    with fake.serve() as url:
+        result = shortpen(*export_args("-", "--max-retries", "0"), env=connected(url))
+    assert result.stdout == ""
+    assert_one_line_error(result, 1, "HTTP 500", "(nothing was written to stdout)")
+
+
+def test_the_help_says_stdout_is_partial_on_failure() -> None:
+    result = shortpen("export", "--help")
+    assert result.returncode == 0
+    assert "a failure leaves the lines already written there" in " ".join(result.stdout.split())
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    """``--max-retries`` and ``fake-server --events-per-day`` had none."""
+    from shortpen_api_client._cli import cli
+
+    commands = {"shortpen": cli, **{f"shortpen {name}": command for name, command in cli.commands.items()}}
+    missing = [
+        f"{where} {param.opts[0]}"
+        for where, command in commands.items()
+        for param in command.params
+        if isinstance(param, click.Option) and not param.help
+    ]
+    assert missing == []
+    for command, option in (("export", "--max-retries"), ("fake-server", "--events-per-day")):
+        (param,) = [p for p in cli.commands[command].params if option in p.opts]
+        assert isinstance(param, click.Option)
+        assert param.help
+        shown = " ".join(shortpen(command, "--help").stdout.split())
+        assert f"{option} INTEGER" in shown
+        assert " ".join(param.help.split()) in shown  # what `--help` prints for it
+
+
+def test_summaries_say_one_window_one_request(fake: FakeShortPen, url: str, tmp_path: Path) -> None:
+    out = tmp_path / "day.jsonl"
+    result = shortpen(
+        "export", "--start", "2025-01-01", "--end", "2025-01-01", "--output", str(out), env=connected(url)
+    )
+    n = len(fake.events("2025-01-01", "2025-01-01"))
+    assert f"Exported {n} events to {out}" in result.stdout
+    assert ": 1 window, 1 request, 0 retries, 0 splits, " in result.stdout
+    synced = shortpen(
+        "sync",
+        "--output",
+        str(tmp_path / "ds"),
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-01",
+        env=connected(url),
+    )
+    assert "1 day fetched, 0 already complete, " in synced.stdout
+    assert "; 1 window, 1 request, 0 retries, 0 splits, " in synced.stdout
+
+
+def test_an_unknown_link_exports_0_events_and_says_so(url: str, tmp_path: Path) -> None:
+    out = tmp_path / "none.csv"
+    result = shortpen(
+        "export", "--start", "2025-01-01", "--end", "2025-01-07", "--output", str(out), "--url-id", "999",
+        env=connected(url),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        f"Exported 0 events to {out} (no clicks in 2025-01-01..2025-01-07 for link 999): 1 window, 1 request, "
+    )
+    assert len(out.read_text().splitlines()) == 1  # the header: a valid, empty CSV
+
+
+def test_days_to_come_export_and_sync_0_events_and_say_so(url: str, tmp_path: Path) -> None:
+    day = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).date().isoformat()
+    result = shortpen(
+        "export", "--start", day, "--end", day, "--output", "-", "--workspace-id", "31", env=connected(url)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert f"Exported 0 events to stdout (no clicks on {day} in workspace 31): 1 window" in result.stderr
+    synced = shortpen(
+        "sync", "--output", str(tmp_path / "ds"), "--start", day, "--end", day, "--url-id", "999",
+        env=connected(url),
+    )  # fmt: skip
+    assert synced.returncode == 0, synced.stderr
+    assert "1 day fetched, 0 already complete, 0 events (no clicks for link 999); 1 window" in synced.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--fault-rate", "2"], "Invalid value for '--fault-rate': 2.0 is not in the range 0<=x<=1"),
+        (["--timezone", "Mars/Olympus"], "Invalid value for '--timezone': unknown timezone 'Mars/Olympus'"),
+        (["--port", "70000"], "Invalid value for '--port'"),
+        (["--events-per-day", "-1"], "Invalid value for '--events-per-day'"),
+        (["--events-per-day", "300000"], "the fake refuses these settings: "),
+    ],
+)
+def test_fake_server_settings_it_refuses_exit_2(args: list[str], needle: str) -> None:
+    """They used to exit 1 as if an API had failed: ``ValueError: rate must be in [0, 1], got 2.0``."""
+    result = shortpen("fake-server", "--port", "0", *args)
+    assert_one_line_error(result, 2, needle)

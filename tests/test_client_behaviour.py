@@ -341,7 +341,7 @@ def test_bad_configuration_is_refused(options: dict[str, object], match: str) ->
 
 def test_missing_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SHORTPEN_TOKEN", raising=False)
-    with pytest.raises(InvalidArgumentError, match=r"pass token=\.\.\. or set the SHORTPEN_TOKEN"):
+    with pytest.raises(InvalidArgumentError, match=r"^token is missing: pass one, or set the SHORTPEN_TOKEN"):
         ShortPen()
 
 

@@ -74,7 +74,7 @@ def test_token_from_argument_then_environment() -> None:
 
 @pytest.mark.parametrize("environ", [{}, {"SHORTPEN_TOKEN": ""}])
 def test_missing_token_says_how_to_provide_one(environ: dict[str, str]) -> None:
-    with pytest.raises(InvalidArgumentError, match=r"token=.*SHORTPEN_TOKEN"):
+    with pytest.raises(InvalidArgumentError, match=r"^token is missing: .*SHORTPEN_TOKEN"):
         resolve_token(None, environ)
 
 

@@ -30,6 +30,7 @@ import pytest
 
 from shortpen_api_client import SPEC_SHA256, SPEC_VERSION, DatasetSchemaError, InvalidArgumentError, ShortPen
 from shortpen_api_client import __version__ as VERSION
+from shortpen_api_client._arrow import EXTRA, OFFSET
 from shortpen_api_client._config import resolve_base_url
 from shortpen_api_client._dataset import MANIFEST_NAME, Dataset, ManifestError
 from shortpen_api_client._dataset_schema import CURRENT, DatasetSchema, compare
@@ -133,11 +134,16 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def columns(folder: Path, day: str, fmt: str) -> list[str]:
+    """The event's columns in a day's file (without the derived ``created_at_offset`` and ``_extra``,
+    which every file has)."""
     path = folder / f"date={day}" / f"part-0.{fmt}"
     if fmt == "parquet":
-        return list(pq.read_schema(path).names)
-    with path.open(newline="") as file:
-        return next(csv.reader(file))
+        names = list(pq.read_schema(path).names)
+    else:
+        with path.open(newline="") as file:
+            names = next(csv.reader(file))
+    assert names[-1] == EXTRA
+    return [name for name in names if name not in (OFFSET, EXTRA)]
 
 
 # -- what a folder records --------------------------------------------------------------------------

@@ -22,8 +22,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shortpen_api_client import SPEC_SHA256, __version__
-from shortpen_api_client._export import _encode_jsonl_stdlib, jsonl_encoder, open_writer
+from shortpen_api_client._arrow import column_names
+from shortpen_api_client._export import open_writer
+from shortpen_api_client._formats import CSV_COLUMNS, _encode_jsonl_stdlib, jsonl_encoder
 from shortpen_api_client._schema import EVENT_NAMES as FIELDS
+from shortpen_api_client.errors import InvalidArgumentError
 
 from .conftest import SPEC_PATH
 
@@ -79,8 +82,21 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), rows
 
 
+def expected_extra(e: Event) -> str | None:
+    """``_extra``: the unknown keys with a value, sorted, as compact JSON (None when there are none)."""
+    extra = {k: e[k] for k in sorted(e) if k not in FIELDS and e[k] is not None}
+    return json.dumps(extra, ensure_ascii=False, separators=(",", ":")) if extra else None
+
+
 def expected_csv_row(e: Event) -> dict[str, str]:
-    return {name: "" if e.get(name) is None else str(e[name]) for name in FIELDS}
+    row = {name: "" if e.get(name) is None else str(e[name]) for name in FIELDS}
+    return {**row, "_extra": expected_extra(e) or ""}
+
+
+def offset_minutes(created_at: str) -> int:
+    offset = datetime.fromisoformat(created_at).utcoffset()
+    assert offset is not None
+    return offset // timedelta(minutes=1)
 
 
 # -- the columns ------------------------------------------------------------------------------------------
@@ -140,8 +156,10 @@ def test_csv_has_the_spec_columns_and_empty_cells_for_missing(tmp_path: Path) ->
     out = tmp_path / "clicks.csv"
     events, size = write(out, BATCHES)
     header, rows = read_csv(out)
-    assert header == list(FIELDS)  # unknown keys (beta_flag, extra) are not columns
+    assert header == [*FIELDS, "_extra"]  # unknown keys (beta_flag, extra) go to _extra, as JSON
     assert rows == [expected_csv_row(e) for e in ALL_EVENTS]
+    assert json.loads(rows[1]["_extra"]) == {"beta_flag": True}
+    assert rows[0]["_extra"] == ""
     assert rows[1]["country"] == rows[1]["url_slug"] == ""
     assert rows[2]["referrer"] == "https://例え.jp/ü?q=ñ"
     assert rows[0]["created_at"] == "2025-01-01T09:30:00+01:00"  # as sent
@@ -152,18 +170,25 @@ def test_parquet_has_typed_columns_and_exact_instants(tmp_path: Path) -> None:
     out = tmp_path / "clicks.parquet"
     events, size = write(out, BATCHES, row_group_rows=1)
     table = pq.read_table(out)
-    assert table.column_names == list(FIELDS)
+    assert table.column_names == [*FIELDS[:-1], "created_at", "created_at_offset", "_extra"]
+    assert table.column_names == list(column_names())
     for name in FIELDS:
         expected = pa.int64() if EVENT_SCHEMA["properties"][name]["type"] == "integer" else pa.string()
         if name == "created_at":
             expected = pa.timestamp("us", tz="UTC")
         assert table.schema.field(name).type == expected, name
+    assert table.schema.field("created_at_offset").type == pa.int16()
+    assert table.schema.field("_extra").type == pa.string()
     rows = table.to_pylist()
     for row, sent in zip(rows, ALL_EVENTS, strict=True):
         assert row["created_at"] == datetime.fromisoformat(sent["created_at"])
-        assert {k: v for k, v in row.items() if k != "created_at"} == {
+        assert row["created_at_offset"] == offset_minutes(sent["created_at"])
+        assert row["_extra"] == expected_extra(sent)
+        assert {k: v for k, v in row.items() if k in FIELDS and k != "created_at"} == {
             name: sent.get(name) for name in FIELDS if name != "created_at"
         }
+    assert [row["created_at_offset"] for row in rows] == [60, 60, 60, 0]
+    assert json.loads(rows[3]["_extra"]) == {"extra": {"nested": [1, 2]}}
     assert rows[0]["created_at"] == datetime(2025, 1, 1, 8, 30, tzinfo=UTC)  # +01:00 applied
     # one row group per non-empty batch
     assert pq.ParquetFile(out).metadata.num_row_groups == len([b for b in BATCHES if b])
@@ -224,7 +249,7 @@ def test_parquet_names_the_column_that_does_not_fit(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("empty.jsonl", b""), ("empty.csv", (",".join(FIELDS) + "\r\n").encode())],
+    [("empty.jsonl", b""), ("empty.csv", (",".join(CSV_COLUMNS) + "\r\n").encode())],
 )
 def test_an_empty_range_is_an_empty_file(tmp_path: Path, name: str, expected: bytes) -> None:
     out = tmp_path / name
@@ -237,7 +262,7 @@ def test_an_empty_range_is_a_parquet_file_with_the_schema_and_no_rows(tmp_path: 
     write(out, [[], []])
     table = pq.read_table(out)
     assert table.num_rows == 0
-    assert table.column_names == list(FIELDS)
+    assert table.column_names == list(column_names())
     assert table.schema.field("created_at").type == pa.timestamp("us", tz="UTC")
 
 
@@ -251,7 +276,8 @@ def test_an_empty_range_is_a_parquet_file_with_the_schema_and_no_rows(tmp_path: 
         ("a.CSV", None, "csv"),
         ("a.parquet", None, "parquet"),
         ("a.txt", "jsonl", "jsonl"),
-        ("a.csv", "Parquet", "parquet"),
+        ("a.data", "Parquet", "parquet"),
+        ("a.CSV", "csv", "csv"),
     ],
 )
 def test_format_from_suffix_unless_given(tmp_path: Path, name: str, fmt: str | None, expected: str) -> None:
@@ -263,9 +289,19 @@ def test_format_from_suffix_unless_given(tmp_path: Path, name: str, fmt: str | N
 @pytest.mark.parametrize(
     ("name", "fmt", "match"),
     [
-        ("clicks.json", None, r"'clicks.json'.*\.jsonl, \.csv or \.parquet.*jsonl, csv, parquet"),
+        (
+            "clicks.json",
+            None,
+            r"^format is needed: 'clicks.json'.*\.jsonl, \.csv or \.parquet.*jsonl, csv, parquet",
+        ),
         ("clicks", None, r"'clicks'"),
-        ("clicks.csv", "xlsx", r"'xlsx': expected one of jsonl, csv, parquet"),
+        ("clicks.csv", "xlsx", r"^format must be one of jsonl, csv, parquet, got 'xlsx'"),
+        (
+            "clicks.csv",
+            "parquet",
+            r"^format parquet contradicts the suffix of 'clicks.csv': name the file 'clicks.parquet'",
+        ),
+        ("clicks.Parquet", "jsonl", r"^format jsonl contradicts the suffix of 'clicks.Parquet'"),
     ],
 )
 def test_an_unknown_format_is_refused_before_any_file_exists(
@@ -283,6 +319,36 @@ def test_a_missing_directory_or_a_directory_output_is_refused(tmp_path: Path) ->
     with pytest.raises(ValueError, match="is a directory"):
         open_writer(tmp_path / "dir.csv")
     assert [p.name for p in tmp_path.iterdir()] == ["dir.csv"]
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "match"),
+    [
+        ("dir.csv/", None, r"^output '.*dir\.csv/' names a directory \(it ends with a separator\)"),
+        ("sub/", "csv", r"^output '.*sub/' names a directory .*give its name, such as '.*sub/clicks\.csv'"),
+        (".", None, r"^output '.*\.' is a directory: an export writes one file"),
+        ("..", None, r"^output '.*\.\.' is a directory"),
+        ("existing", None, r"^output '.*existing' is a directory: .*such as '.*existing/clicks\.parquet'"),
+    ],
+)
+def test_an_output_naming_a_directory_is_refused_before_any_file_exists(
+    tmp_path: Path, name: str, fmt: str | None, match: str
+) -> None:
+    """``Path("dir.csv/")`` is ``dir.csv``: the slash, which says the user meant a folder, was dropped
+    and a file written; ``.`` has no name, so the format could not be told from ``''``."""
+    (tmp_path / "existing").mkdir()
+    (tmp_path / "sub").mkdir()
+    output = f"{tmp_path}/{name}"
+    with pytest.raises(InvalidArgumentError, match=match) as info:
+        open_writer(output, fmt)
+    assert (info.value.argument, info.value.value) == ("output", output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing", "sub"]
+    assert list((tmp_path / "sub").iterdir()) == []
+
+
+def test_an_empty_output_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"^output is empty: give a file name"):
+        open_writer("", "csv")
 
 
 def test_parquet_without_pyarrow_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -459,7 +525,7 @@ def test_jsonl_and_csv_round_trip_any_events(scratch: Path, batches: list[list[E
     assert jsonl.read_bytes() == _encode_jsonl_stdlib(events)  # orjson and stdlib agree, byte for byte
     assert [list(d) for d in decoded] == [list(e) for e in events]
     header, rows = read_csv(csv_path)
-    assert header == list(FIELDS)
+    assert header == list(CSV_COLUMNS)
     assert rows == [expected_csv_row(e) for e in events]
 
 
@@ -471,8 +537,10 @@ def test_parquet_round_trips_any_events(scratch: Path, batches: list[list[Event]
     write(out, batches, row_group_rows=1)
     rows = pq.read_table(out).to_pylist()
     assert [r["created_at"] for r in rows] == [datetime.fromisoformat(e["created_at"]) for e in events]
-    assert [{k: v for k, v in r.items() if k != "created_at"} for r in rows] == [
+    assert [{k: v for k, v in r.items() if k in FIELDS and k != "created_at"} for r in rows] == [
         {name: e.get(name) for name in FIELDS if name != "created_at"} for e in events
     ]
+    assert [r["created_at_offset"] for r in rows] == [offset_minutes(e["created_at"]) for e in events]
+    assert [r["_extra"] for r in rows] == [expected_extra(e) for e in events]
     assert pq.ParquetFile(out).metadata.num_row_groups == len([b for b in batches if b])
     assert [p.name for p in scratch.iterdir() if p.name.startswith(".")] == []

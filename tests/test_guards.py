@@ -26,8 +26,9 @@ import pytest
 
 from shortpen_api_client import AsyncShortPen, ShortPen
 from shortpen_api_client import _daywriter as daywriter
+from shortpen_api_client._arrow import parquet_schema
+from shortpen_api_client._arrow_body import body_to_table
 from shortpen_api_client._durable import syncfs, syncfs_available
-from shortpen_api_client._export import body_to_table, parquet_schema
 from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
 
 from .test_jobs import dataset_events, expected_by_day
@@ -345,9 +346,9 @@ def test_ties_keep_the_servers_order_in_every_export_format(tmp_path: Path, form
 def test_the_arrow_body_reader_keeps_the_servers_order_among_ties() -> None:
     """Parquet's fast path reads an ascending body straight into Arrow: ties stay as sent there too."""
     body = json.dumps({"success": True, "status_code": 200, "message": "", "data": ASCENDING_WITH_TIES})
-    table = body_to_table(body.encode(), parquet_schema())
-    assert table is not None  # the fast path took this body (else the test would not test it)
-    assert table.column("id").to_pylist() == EXPECTED_IDS
+    columns = body_to_table(body.encode(), parquet_schema())
+    assert columns is not None  # the fast path took this body (else the test would not test it)
+    assert columns.table.column("id").to_pylist() == EXPECTED_IDS
 
 
 # -- 5. a None filter is left out of the body, not sent as null --------------------------------------------

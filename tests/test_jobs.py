@@ -20,7 +20,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-from shortpen_api_client import AsyncShortPen, ServerError, ShortPen
+from shortpen_api_client import AsyncShortPen, InvalidArgumentError, ServerError, ShortPen
 from shortpen_api_client._lock import LOCK_NAME
 from shortpen_api_client._schema import EVENT_NAMES as FIELDS
 from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
@@ -67,11 +67,12 @@ def test_csv_export_has_the_spec_columns_and_every_event(fake: FakeShortPen, tmp
     with (tmp_path / "clicks.csv").open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-    assert tuple(reader.fieldnames or ()) == FIELDS
+    assert tuple(reader.fieldnames or ()) == (*FIELDS, "_extra")
     want = fake.events(*RANGE)
     assert len(rows) == report.events == len(want)
     for row, event in zip(rows, want, strict=True):
-        assert row == {name: "" if event.get(name) is None else str(event[name]) for name in FIELDS}
+        expected = {name: "" if event.get(name) is None else str(event[name]) for name in FIELDS}
+        assert row == {**expected, "_extra": ""}  # the fake sends no field the spec does not know
 
 
 def test_parquet_export_has_typed_columns_and_exact_instants(fake: FakeShortPen, tmp_path: Path) -> None:
@@ -85,6 +86,9 @@ def test_parquet_export_has_typed_columns_and_exact_instants(fake: FakeShortPen,
     rows = table.to_pylist()
     for row, event in zip(rows, want, strict=True):
         assert row["created_at"] == instant(event["created_at"])  # same instant, offset applied
+        offset = instant(event["created_at"]).utcoffset()
+        assert offset is not None
+        assert row.pop("created_at_offset") * 60 == offset.total_seconds()
         assert {k: v for k, v in row.items() if k != "created_at" and v is not None} == {
             k: v for k, v in event.items() if k != "created_at"
         }
@@ -119,7 +123,8 @@ def test_a_failed_export_keeps_the_previous_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "fmt", "match"),
     [
-        ("clicks.xlsx", None, "suffix"),
+        ("clicks.xlsx", None, "format is needed"),
+        ("clicks.csv", "parquet", "contradicts the suffix"),
         ("clicks.csv", "xml", "'xml'"),
         ("missing/clicks.csv", None, "does not exist"),
     ],
@@ -256,9 +261,12 @@ def test_a_dataset_folder_holds_one_source_only(tmp_path: Path) -> None:
     with client(fake) as sp:
         sp.sync("2025-01-01", "2025-01-03", output_dir=tmp_path, workspace_id=24)
         with pytest.raises(
-            ValueError, match=r"holds the clicks of .*workspace_id=24.*not of .*workspace_id=31"
-        ):
+            InvalidArgumentError,
+            match=r"holds the clicks of https://api\.shortpen\.com, workspace 24 \(all links\); this sync is "
+            r"for workspace 31: use another folder",
+        ) as info:
             sp.sync("2025-01-01", "2025-01-03", output_dir=tmp_path, workspace_id=31)
+    assert (info.value.argument, info.value.value) == ("output_dir", tmp_path)
     assert len(fake.requests) == 1  # refused before any request
     manifest = json.loads((tmp_path / "_manifest.json").read_text())
     assert manifest["source"] == {"api": "https://api.shortpen.com", "workspace_id": 24, "url_id": None}

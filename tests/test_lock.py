@@ -152,7 +152,10 @@ def test_the_lock_is_released_when_the_sync_is_refused_for_its_manifest(tmp_path
     fake = FakeShortPen(seed=5, events_per_day=2)
     with client(fake) as sp:
         sp.sync(START, END, output_dir=tmp_path, format="jsonl")
-        with pytest.raises(InvalidArgumentError, match="is for format 'jsonl'"):
+        with pytest.raises(
+            InvalidArgumentError,
+            match=r"^format parquet does not match the dataset in .*, whose files are jsonl",
+        ):
             sp.sync(START, END, output_dir=tmp_path)  # parquet
     FolderLock(tmp_path).acquire_lock()  # free
 

@@ -183,10 +183,16 @@ def test_a_corrupt_journal_is_an_error_naming_it(tmp_path: Path, lines: tuple[An
 
 def test_a_journal_of_another_format_or_source_is_refused(tmp_path: Path) -> None:
     journal_with(tmp_path, {"journal_version": 2, "format": "csv", "source": None})
-    with pytest.raises(ManifestError, match="is for format 'csv', not 'parquet'"):
+    with pytest.raises(
+        ManifestError,
+        match=r"^format parquet does not match .*, whose files are csv .*: sync it as csv, or use another folder",
+    ):
         Dataset(tmp_path)
     journal_with(tmp_path, {"journal_version": 2, "format": "parquet", "source": {"workspace_id": 24}})
-    with pytest.raises(ManifestError, match="holds the clicks of workspace_id=24"):
+    with pytest.raises(
+        ManifestError,
+        match="holds the clicks of workspace 24; this sync is for workspace 31: use another folder",
+    ):
         Dataset(tmp_path, source={"workspace_id": 31})
 
 

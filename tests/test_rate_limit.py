@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shortpen_api_client import AsyncShortPen, InvalidArgumentError, Progress, ShortPen
+from shortpen_api_client import APITimeoutError, AsyncShortPen, InvalidArgumentError, Progress, ShortPen
 from shortpen_api_client.testing import FakeShortPen, Fault, FaultKind, FaultPlan, RateLimit, RecordedRequest
 
 from .test_client_behaviour import ok
@@ -302,3 +302,83 @@ def test_max_requests_per_second_must_be_a_positive_number(
 def test_max_requests_per_second_accepts_positive_numbers_and_none(value: float | None) -> None:
     with ShortPen("t", max_requests_per_second=value):
         pass
+
+
+# -- a floor on max_requests_per_second: no absurd wait ----------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [1e-300, 5e-324, 0.001, 0.0099])
+@pytest.mark.parametrize("client_class", [ShortPen, AsyncShortPen])
+def test_max_requests_per_second_below_the_floor_is_refused_naming_it(
+    client_class: type[ShortPen | AsyncShortPen], value: float
+) -> None:
+    """1e-300 used to pass, then ask for a sleep of 1e300 s: an OverflowError in the sync client, a
+    hang in the async one."""
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"max_requests_per_second must be at least 0\.01 \(one request every 100 s\)",
+    ) as info:
+        client_class("t", max_requests_per_second=value)
+    assert repr(value) in str(info.value)
+
+
+def unlimited_fake(time: FakeTime) -> FakeShortPen:
+    return FakeShortPen(seed=3, events_per_day=2, clock=time.clock)
+
+
+def test_sync_at_the_floor_each_request_waits_100_s_and_no_more() -> None:
+    """(One window at a time: the threads of a wider call would move the shared fake clock during
+    each other's attempts; the bound for many windows at once is the throttle's, tests/test_throttle.py.)"""
+    time = FakeTime()
+    fake = unlimited_fake(time)
+    with sync_client(fake, time, max_concurrency=1, max_requests_per_second=0.01) as client:
+        events = [event.to_dict() for event in client.clicks(*days(6))]
+    assert events == fake.events(*days(6))
+    assert [r.at for r in fake.requests] == [1000.0 + 100 * i for i in range(6)]
+    assert time.sleeps == [100.0] * 5
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("max_concurrency", [1, 4])
+async def test_async_at_the_floor_no_sleep_is_longer_than_the_windows_at_once_at_100_s(
+    max_concurrency: int,
+) -> None:
+    time = FakeTime()
+    fake = unlimited_fake(time)
+    async with async_client(
+        fake, time, max_concurrency=max_concurrency, max_requests_per_second=0.01
+    ) as client:
+        events = [event.to_dict() async for event in client.clicks(*days(6))]
+    assert events == fake.events(*days(6))
+    if max_concurrency == 1:  # (with more, the tasks' fake sleeps add up on the shared clock)
+        assert [r.at for r in fake.requests] == [1000.0 + 100 * i for i in range(6)]
+    assert time.sleeps
+    assert max(time.sleeps) <= max_concurrency * 100
+
+
+def test_sync_no_sleep_goes_past_the_total_timeout() -> None:
+    """At one request every 100 s, a 250 s call sends three and gives up before the fourth's wait."""
+    time = FakeTime()
+    fake = unlimited_fake(time)
+    with (
+        sync_client(fake, time, max_concurrency=1, max_requests_per_second=0.01, total_timeout=250) as client,
+        pytest.raises(APITimeoutError) as info,
+    ):
+        list(client.clicks(*days(6)))
+    assert info.value.phase == "total"
+    assert [r.at for r in fake.requests] == [1000.0, 1100.0, 1200.0]
+    assert time.now <= 1250.0
+
+
+@pytest.mark.anyio
+async def test_async_no_sleep_goes_past_the_total_timeout() -> None:
+    time = FakeTime()
+    fake = unlimited_fake(time)
+    with pytest.raises(APITimeoutError) as info:
+        async with async_client(
+            fake, time, max_concurrency=1, max_requests_per_second=0.01, total_timeout=250
+        ) as client:
+            [event async for event in client.clicks(*days(6))]
+    assert info.value.phase == "total"
+    assert [r.at for r in fake.requests] == [1000.0, 1100.0, 1200.0]
+    assert time.now <= 1250.0

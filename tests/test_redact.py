@@ -4,16 +4,18 @@ length, leaves no fragment in the message an error carries (``_redact``, through
 from __future__ import annotations
 
 import base64
+import html
 import json
 import string
 import urllib.parse
+from collections.abc import Callable
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shortpen_api_client._decode import decode_events, status_error
-from shortpen_api_client._redact import EXCERPT_CHARS, HEAD_BYTES, REDACTED, excerpt, scrub
+from shortpen_api_client._redact import EXCERPT_CHARS, FRAGMENT, HEAD_BYTES, REDACTED, excerpt, scrub
 from shortpen_api_client.errors import InvalidResponseError
 
 from ._hostile import ECHOES, leaks, make_token
@@ -56,9 +58,66 @@ def test_the_finding_a_72_character_token_at_offset_24() -> None:
     assert token[:8] not in str(error)
 
 
+@pytest.mark.parametrize(
+    "quote",
+    [
+        lambda t: "token " + t[:-1],  # the finding: the token minus its last character was shown
+        lambda t: f"quoting {t[:48]}...",  # the finding: 48 characters were shown
+        lambda t: f"key ...{t[-20:]}",
+        lambda t: f"key={t[30:38]};",  # 8 characters: the shortest run taken out
+    ],
+)
+def test_a_cut_token_leaves_no_fragment(quote: Callable[[str], str]) -> None:
+    token = make_token(72)
+    for message in messages(token, quote(token)):
+        assert not leaks(message, token), message
+        assert REDACTED in message
+
+
+def test_seven_characters_of_the_token_are_ordinary_text() -> None:
+    """Runs shorter than FRAGMENT are left: they are common in any text (and show little)."""
+    token = make_token(40)
+    text = f"ids {token[3:10]} and {token[20:27]}"
+    assert scrub(text, token) == text
+
+
 VISIBLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 
+CUT_FORMS: dict[str, Callable[[str], str]] = {
+    "plain": lambda s: s,
+    "url-encoded": lambda s: urllib.parse.quote(s, safe=""),
+    "url-encoded-twice": lambda s: urllib.parse.quote(urllib.parse.quote(s, safe=""), safe=""),
+    "json-escaped": lambda s: "".join(f"\\u{ord(c):04x}" for c in s),
+    "json-dumps": lambda s: json.dumps(s)[1:-1],
+    "html": lambda s: "".join(f"&#{ord(c)};" if i % 2 else c for i, c in enumerate(s)),  # a mix
+}
 
+
+@settings(deadline=None)  # each example compiles the regexes of a new token: slow on a busy machine
+@given(
+    token=st.text(alphabet=VISIBLE_ASCII, min_size=FRAGMENT, max_size=120),
+    data=st.data(),
+    form=st.sampled_from(sorted(CUT_FORMS)),
+    before=st.text(alphabet=string.ascii_lowercase + " \n<>", max_size=100),
+    after=st.text(alphabet=string.ascii_lowercase + " \n<>", max_size=100),
+)
+def test_any_run_of_8_characters_of_any_token_is_scrubbed_in_any_form(
+    token: str, data: st.DataObject, form: str, before: str, after: str
+) -> None:
+    start = data.draw(st.integers(0, len(token) - FRAGMENT), label="start")
+    end = data.draw(st.integers(start + FRAGMENT, len(token)), label="end")
+    cut = token[start:end]
+    scrubbed = scrub(before + CUT_FORMS[form](cut) + after, token)
+    assert not [fragment for fragment in leaks(scrubbed, token) if fragment not in before + after], scrubbed
+    decoded = html.unescape(urllib.parse.unquote(urllib.parse.unquote(scrubbed.replace(REDACTED, "\0"))))
+    assert not any(
+        token[i : i + FRAGMENT] in decoded and token[i : i + FRAGMENT] not in before + after
+        for i in range(len(token) - FRAGMENT + 1)
+    ), scrubbed
+    assert scrub(scrubbed, token) == scrubbed
+
+
+@settings(deadline=None)  # each example compiles the regexes of a new token: slow on a busy machine
 @given(
     token=st.text(alphabet=VISIBLE_ASCII, min_size=8, max_size=120),
     echo=st.sampled_from(sorted(ECHOES)),

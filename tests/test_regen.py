@@ -155,6 +155,39 @@ def test_check_regen_output_names_every_input_of_generation(
         assert name in out.splitlines()[-1]
 
 
+# -- the regeneration is swapped in whole --
+
+
+def test_install_swaps_the_new_tree_in_and_leaves_nothing_staged(fresh: Path, tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "_generated" / "models").mkdir(parents=True)
+    (package / "_generated" / "models" / "stale.py").write_text("x = 1\n")  # gone after the swap
+    (package / "_spec.py").write_text("old\n")
+    regen.install(package / "_generated", package / "_spec.py")
+    assert regen.compare(fresh, package / "_generated") == []
+    assert (package / "_spec.py").read_text() == regen.SPEC_MODULE.read_text()
+    assert sorted(p.name for p in package.iterdir()) == ["_generated", "_spec.py"]
+
+
+def test_a_failed_generation_leaves_the_old_tree_as_it_was(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    package = tmp_path / "pkg"
+    shutil.copytree(regen.GENERATED, package / "_generated", ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "_spec.py").write_text("old\n")
+    before = {p: p.read_bytes() for p in package.rglob("*") if p.is_file()}
+
+    def half_then_fail(dest: Path) -> None:
+        (dest / "models").mkdir(parents=True)
+        (dest / "models" / "analytics_event.py").write_text("# half written\n")
+        raise SystemExit("regen: openapi-python-client failed (exit 1)")
+
+    monkeypatch.setattr(regen, "generate", half_then_fail)
+    with pytest.raises(SystemExit):
+        regen.install(package / "_generated", package / "_spec.py")
+    assert {p: p.read_bytes() for p in package.rglob("*") if p.is_file()} == before
+
+
 # -- an unusable spec stops regen before anything is written --
 
 

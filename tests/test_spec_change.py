@@ -13,8 +13,10 @@ call beyond in-process transports.
 |                                          | and a typed Parquet column, with the fake's values              |
 | rename ``country`` -> ``country_code``   | the column moves; the fake sends ``country_code``               |
 | ``country`` required                     | every path treats an event without it alike (InvalidResponse)  |
-| ``id`` integer -> string                 | Parquet ``id`` is a string column; an object property fails at  |
-|                                          | regen with a SchemaError, nothing written                       |
+| ``id`` integer -> string                 | Parquet ``id`` is a string column                               |
+| an object, enum, uuid or union property  | fails at regen with a SchemaError naming it, nothing written    |
+| nullable scalars (``[T, "null"]``,       | ``T | None`` in the model (absent and null: None, as from_dict),|
+| ``nullable: true``)                      | a Parquet null, an empty CSV cell; the fake sends null sometimes|
 | new required request field, ``url_id``   | the fake enforces the new request (400 naming the field)        |
 | removed                                  |                                                                 |
 | only ``info.version``                    | ``SPEC_VERSION`` follows; the version tests pass unedited       |
@@ -149,6 +151,7 @@ def test_added_fields_reach_the_models(added_export: Any) -> None:
 
 def test_added_fields_are_csv_columns_with_the_fakes_values(added_export: Any) -> None:
     assert added_export["csv_header"][-3:] == ["created_at", NEW_TEXT, NEW_TIME]
+    assert added_export["csv_derived"] == ["_extra"]  # unknown fields, after the spec's
     for name in (NEW_TEXT, NEW_TIME):
         sent(added_export["truth"], name)
     truth, rows = by_id(added_export["truth"]), by_id(added_export["csv_rows"])
@@ -280,24 +283,112 @@ def test_id_as_string_changes_the_arrow_type_and_the_export_works(id_string: Cop
     assert {m["__type__"]["id"] for m in out["models"]} == {"str"}
 
 
-@pytest.fixture(scope="module")
-def object_property(tmp_path_factory: pytest.TempPathFactory) -> Copy:
+REFUSED = {  # a property the generated model would type otherwise than the derived schema says
+    "object": ("location", {"type": "object", "properties": {"lat": {"type": "number"}}}, "type 'object'"),
+    "enum": ("device_type", {"type": "string", "enum": ["mobile", "desktop", "tablet"]}, "enum"),
+    "uuid": ("visitor_id", {"type": "string", "format": "uuid"}, "format 'uuid'"),
+    "union": ("score", {"type": ["integer", "string"]}, "type ['integer', 'string']"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(REFUSED))
+def refused(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Copy, str]:
+    name, node, said = REFUSED[request.param]
+
     def change(spec: Spec) -> None:
-        event_schema(spec)["properties"]["location"] = {
-            "type": "object",
-            "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
-        }
+        event_schema(spec)["properties"][name] = node
 
-    return regenerated(tmp_path_factory, "object", change)
+    return regenerated(tmp_path_factory, request.param, change), f"AnalyticsEvent.{name}: {said} is not"
 
 
-def test_an_unsupported_type_fails_at_regen_and_writes_nothing(object_property: Copy) -> None:
-    result = object_property.regen
-    assert result.returncode != 0
-    assert "AnalyticsEvent.location: type 'object' is not supported" in result.stderr
-    assert "Nothing was written" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert digest(object_property.root, *GENERATED_FILES) == object_property.before
+def test_an_unsupported_shape_fails_at_regen_and_writes_nothing(refused: tuple[Copy, str]) -> None:
+    copy, said = refused
+    for result in (copy.regen, copy.run("scripts/regen.py", "--check")):
+        assert result.returncode != 0
+        assert said in result.stderr, result.stderr
+        assert "supported: integer, number, boolean or string" in result.stderr
+        assert "Nothing was written" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert digest(copy.root, *GENERATED_FILES) == copy.before
+
+
+# -- nullable scalars (3.1 type lists and 3.0 nullable: true): T | None, absent and null alike None --
+
+N_INT, N_NUMBER, N_DATE = "score", "rating", "checked_on"
+
+
+@pytest.fixture(scope="module")
+def nullable(tmp_path_factory: pytest.TempPathFactory) -> Copy:
+    def change(spec: Spec) -> None:
+        event = event_schema(spec)
+        event["properties"][N_INT] = {"type": ["integer", "null"], "example": 3}
+        event["properties"][N_NUMBER] = {"type": "number", "nullable": True}  # OpenAPI 3.0's spelling
+        event["properties"][N_DATE] = {"type": ["string", "null"], "format": "date"}
+        event["required"].append(N_DATE)  # always sent, sometimes null
+
+    return regenerated(tmp_path_factory, "nullable", change)
+
+
+@pytest.fixture(scope="module")
+def nullable_export(nullable: Copy) -> Any:
+    generated_ok(nullable)
+    return nullable.probe("export", start=START, end=END, events_per_day=40, seed=7)
+
+
+def test_nullable_fields_are_reported_derived_and_typed_t_or_none(nullable: Copy) -> None:
+    generated_ok(nullable)
+    assert report_lines(nullable) == [
+        f"- response field `{N_INT}` added (integer, optional, nullable)",
+        f"- response field `{N_NUMBER}` added (number, optional, nullable)",
+        f"- response field `{N_DATE}` added (string, date, required, nullable)",
+    ]
+    assert nullable.run("scripts/regen.py", "--check").returncode == 0
+    event = {f["name"]: f for f in nullable.probe("info")["event"]}
+    assert [event[n]["nullable"] for n in (N_INT, N_NUMBER, N_DATE)] == [True, True, True]
+    sample = nullable.probe("export", start=START, end=START, events_per_day=1, seed=7)["truth"][0]
+    absent = {k: v for k, v in sample.items() if k != N_NUMBER}
+    model = nullable.probe("model", event={**absent, N_INT: None, N_DATE: None})
+    assert {n: model["attributes"][n] for n in (N_INT, N_NUMBER, N_DATE)} == {
+        N_INT: {"type": "int | None", "required": False},
+        N_NUMBER: {"type": "float | None", "required": False},
+        N_DATE: {"type": "datetime.date | None", "required": True},
+    }
+    for built in (model["from_dict"], model["fast_path"]):  # null and absent: None, never Unset
+        assert [built[n] for n in (N_INT, N_NUMBER, N_DATE)] == [None, None, None]
+        assert [built["__type__"][n] for n in (N_INT, N_NUMBER, N_DATE)] == ["NoneType"] * 3
+    assert N_INT not in model["to_dict"]  # an optional None is left out ...
+    assert N_NUMBER not in model["to_dict"]
+    assert model["to_dict"][N_DATE] is None  # ... a required one is written as null
+
+
+def test_the_fake_sends_nullable_fields_null_sometimes(nullable_export: Any) -> None:
+    truth = nullable_export["truth"]
+    for name in (N_INT, N_NUMBER, N_DATE):
+        nulls = sum(name in e and e[name] is None for e in truth)
+        assert 0 < nulls < len(truth), name
+        sent(truth, name)
+    assert all(N_DATE in e for e in truth)  # required: present, null or a date
+    assert any(N_INT not in e for e in truth)  # optional: sometimes absent too
+
+
+def test_nullable_fields_reach_models_csv_and_parquet(nullable_export: Any) -> None:
+    out = nullable_export
+    truth = by_id(out["truth"])
+    models, from_dict = by_id(out["models"]), by_id(out["from_dict_models"])
+    csv_rows, parquet_rows = by_id(out["csv_rows"]), by_id(out["parquet_rows"])
+    assert out["fast_path"] is True  # built without the generic from_dict ...
+    assert models == from_dict  # ... and the same models as from_dict
+    assert {n: out["parquet_schema"][n] for n in (N_INT, N_NUMBER, N_DATE)} == {
+        N_INT: "int64",
+        N_NUMBER: "double",
+        N_DATE: "date32[day]",
+    }
+    for key, event in truth.items():
+        for name in (N_INT, N_NUMBER, N_DATE):
+            value = event.get(name)
+            assert models[key][name] == value, (key, name)  # None when absent or null
+            assert parquet_rows[key][name] == value, (key, name)  # a Parquet null
+            assert csv_rows[key][name] == ("" if value is None else str(value)), (key, name)  # empty
 
 
 # -- (e) a new required request field; url_id removed --

@@ -7,12 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import math
 import threading
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from shortpen_api_client._engine import Attempt, Cancelled, Outcome, Progress, Run, Sleep
 from shortpen_api_client._throttle import (
+    MIN_MAX_RATE,
     MIN_RATE,
     RATE_DECREASE,
     RATE_INCREASE,
@@ -475,3 +479,48 @@ def test_the_hold_is_kept_by_every_window_after_the_first_cut() -> None:
     early = [t - half for t, _ in result.sent if answered + 1e-9 < t - half < answered + 1.0]
     assert early == []
     assert any(limited for _, limited in result.sent[1:])
+
+
+# -- no wait is absurd: the floor of max_rate bounds every ticket ----------------------------------------
+
+
+@pytest.mark.parametrize("max_rate", [1e-300, 5e-324, MIN_MAX_RATE / 2, 0.0, -1.0, math.inf, math.nan])
+def test_a_max_rate_below_the_floor_or_not_finite_is_refused(max_rate: float) -> None:
+    with pytest.raises(ValueError, match=r"max_rate must be from 0\.01"):
+        Throttle(max_concurrency=1, max_rate=max_rate)
+
+
+@hypothesis.settings(deadline=None, max_examples=200)
+@hypothesis.given(data=st.data(), max_concurrency=st.integers(1, 8), paced=st.booleans())
+def test_no_ticket_is_further_ahead_than_the_windows_at_once_at_the_slowest_pace_plus_a_hold(
+    data: st.DataObject, max_concurrency: int, paced: bool
+) -> None:
+    """Windows acquire, wait for their ticket, confirm it (again after a cut), send and are answered
+    (success or 429 with a Retry-After up to the 60 s honoured), in any order, as the engine's
+    windows do: at most ``max_concurrency`` hold a ticket. No ticket is ever more than
+    ``max_concurrency / MIN_MAX_RATE + 60`` s ahead (with a max_rate of 1e-300, it was 1e300 s)."""
+    throttle = Throttle(max_concurrency=max_concurrency, max_rate=MIN_MAX_RATE if paced else None)
+    bound = max_concurrency / MIN_MAX_RATE + 60 + 1e-6
+    now = 0.0
+    waiting: list[Ticket] = []
+    sent: list[Ticket] = []
+    for _ in range(data.draw(st.integers(1, 150), label="steps")):
+        action = data.draw(st.sampled_from(["acquire", "wake", "answer", "time"]), label="action")
+        if action == "acquire" and len(waiting) + len(sent) < max_concurrency:
+            waiting.append(throttle.acquire(now))
+            assert waiting[-1].at - now <= bound
+        elif action == "wake" and waiting:
+            ticket = waiting.pop(data.draw(st.integers(0, len(waiting) - 1), label="window"))
+            now = max(now, ticket.at)
+            confirmed = throttle.confirm(ticket)
+            assert confirmed.at - now <= bound
+            (sent if confirmed == ticket else waiting).append(confirmed)
+        elif action == "answer" and sent:
+            ticket = sent.pop(data.draw(st.integers(0, len(sent) - 1), label="window"))
+            if data.draw(st.booleans(), label="success"):
+                throttle.succeeded(ticket, now)
+            else:
+                retry_after = data.draw(st.none() | st.floats(0, 60), label="retry_after")
+                throttle.throttled(ticket, now, retry_after)
+        elif action == "time":
+            now += data.draw(st.floats(0, 200), label="seconds")

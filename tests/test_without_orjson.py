@@ -15,7 +15,7 @@ import httpx, json
 from shortpen_api_client import ShortPen, _decode
 from shortpen_api_client.testing import FakeShortPen
 
-assert _decode._loads is json.loads
+assert _decode._loads is _decode.loads_exact and not _decode.LOSSY_INTEGERS
 fake = FakeShortPen(seed=4, events_per_day=40)
 http = httpx.Client(transport=fake.transport(), base_url="https://api.shortpen.com")
 with ShortPen(token=fake.token, http_client=http, window_days=3) as client:

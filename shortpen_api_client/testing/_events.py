@@ -1,11 +1,12 @@
 """A day's events, built from the event schema: which fields, in which order, of which type.
 
 The schema (a tuple of :class:`~shortpen_api_client._schema.Field`, ``_schema.EVENT`` unless the fake
-was given another spec) decides the fields; the account (``_data``) gives the ones it knows a meaning
-(ids, workspace, organization, link, domain, slug, client, country, referrer, ``created_at``). A field
-the fake knows under the same kind gets its meaning; a known field whose kind changed to text gets
-its meaning as text (``id`` as ``"7301"``, still unique); any other field (a new one, a renamed one)
-gets a generic value of its kind. Optional fields are then taken out or set to null by the
+was given another spec) decides the fields and their kinds; the account (``_data``) gives the values
+of the ones it knows a meaning for, by name (ids, workspace, organization, link, domain, slug, client,
+country, referrer, ``created_at``), and states no kind: the field's kind decides. Values that fit it
+are sent as they are; a known field whose kind became text gets its meaning as text (``id`` as
+``"7301"``, still unique), integers become numbers for a ``number`` field; any other field (a new one,
+a renamed one, a known one of a kind its meaning cannot take) gets a generic value of its kind. Optional fields are then taken out or set to null by the
 :class:`Shape`. Every draw is seeded by (seed, workspace, day) and, for a schema field, its name: a
 field added to the spec changes no other field's values.
 
@@ -116,8 +117,8 @@ class _Day:
         return random.Random(mix(self.seed, *purpose, self.workspace_index, self.day.toordinal()))  # noqa: S311 - synthetic data, not crypto
 
 
-def _known(day: _Day) -> tuple[dict[str, tuple[str, list[Any]]], list[int]]:
-    """The columns the fake knows a meaning for (name -> (kind, values)), and each click's url_id.
+def _known(day: _Day) -> tuple[dict[str, list[Any]], list[int]]:
+    """The columns the fake knows a meaning for (name -> values), and each click's url_id.
 
     The draws happen in one fixed order whatever the schema asks for, so the values never depend on
     which fields the spec has.
@@ -139,21 +140,22 @@ def _known(day: _Day) -> tuple[dict[str, tuple[str, list[Any]]], list[int]]:
     clients = rng.choices(CLIENT_VALUES, cum_weights=CLIENT_CUM, k=count)
     # Ids: day, then workspace, then sequence; unique across the account and ascending in time.
     base = (day.day.toordinal() * MAX_WORKSPACES + day.workspace_index) * ID_SEQUENCE_SPAN + 1
-    columns: dict[str, tuple[str, list[Any]]] = {
-        "id": ("int", list(range(base, base + count))),
-        "workspace_id": ("int", [workspace.workspace_id] * count),
-        "organization_id": ("int", [ORGANIZATION_ID] * count),
-        "url_id": ("int", [link.url_id for link in links]),
-        "domain": ("str", [link.domain for link in links]),
-        "url_slug": ("str", [link.url_slug for link in links]),
-        "device_type": ("str", [c[0] for c in clients]),
-        "platform": ("str", [c[1] for c in clients]),
-        "browser": ("str", [c[2] for c in clients]),
-        "country": ("str", rng.choices(COUNTRY_VALUES, cum_weights=COUNTRY_CUM, k=count)),
-        "referrer": ("str", rng.choices(REFERRER_VALUES, cum_weights=REFERRER_CUM, k=count)),
-        _schema.TIMESTAMP: ("datetime", timestamps(day.day, day.tz, seconds)),
+    url_ids = [link.url_id for link in links]
+    columns: dict[str, list[Any]] = {
+        "id": list(range(base, base + count)),
+        "workspace_id": [workspace.workspace_id] * count,
+        "organization_id": [ORGANIZATION_ID] * count,
+        "url_id": url_ids,
+        "domain": [link.domain for link in links],
+        "url_slug": [link.url_slug for link in links],
+        "device_type": [c[0] for c in clients],
+        "platform": [c[1] for c in clients],
+        "browser": [c[2] for c in clients],
+        "country": rng.choices(COUNTRY_VALUES, cum_weights=COUNTRY_CUM, k=count),
+        "referrer": rng.choices(REFERRER_VALUES, cum_weights=REFERRER_CUM, k=count),
+        _schema.TIMESTAMP: timestamps(day.day, day.tz, seconds),
     }
-    return columns, list(columns["url_id"][1])
+    return columns, list(url_ids)
 
 
 def _generic(field: _schema.Field, day: _Day, created: list[str]) -> list[Any]:
@@ -175,19 +177,27 @@ def _generic(field: _schema.Field, day: _Day, created: list[str]) -> list[Any]:
     return list(created)  # datetime: the click's own instant, in local time
 
 
-def _column(field: _schema.Field, known: Mapping[str, tuple[str, list[Any]]], day: _Day) -> list[Any]:
-    meaning = known.get(field.name)
-    if meaning is not None:
-        kind, values = meaning
-        if kind == field.kind:
-            return values
-        # A known field under another kind keeps its meaning where it can: as text (``id`` as
-        # ``"7301"`` stays unique), or an integer as a number.
-        if field.kind == "str":
-            return [str(value) for value in values]
-        if field.kind == "float" and kind == "int":
-            return [float(value) for value in values]
-    return _generic(field, day, known[_schema.TIMESTAMP][1])
+def _as_kind(field: _schema.Field, values: list[Any]) -> list[Any] | None:
+    """A meaning's values as the field's kind, where they can be, else None. A column's values share
+    one Python type, so its first value decides. ``created_at`` is a date-time in every spec (``derive``
+    refuses it otherwise); no other meaning is a date, a date-time or a boolean."""
+    if field.name == _schema.TIMESTAMP:
+        return values
+    sample, kind = values[0], field.kind
+    if kind == "str":
+        # as text, the meaning kept (``id`` as ``"7301"`` stays unique)
+        return values if isinstance(sample, str) else [str(value) for value in values]
+    if kind == "int" and field.accepts(sample):
+        return values
+    if kind == "float" and field.accepts(sample):
+        return [float(value) for value in values]  # an integer as a number
+    return None
+
+
+def _column(field: _schema.Field, known: Mapping[str, list[Any]], day: _Day) -> list[Any]:
+    values = known.get(field.name)
+    as_kind = _as_kind(field, values) if values else None
+    return as_kind if as_kind is not None else _generic(field, day, known[_schema.TIMESTAMP])
 
 
 def _realistic_timestamps(created: list[str], shape: Shape, day: _Day) -> None:
@@ -235,11 +245,10 @@ def generate_day(
         return [], []
     context = _Day(seed, workspace_index, day, count, tz)
     known, url_ids = _known(context)
-    created = known[_schema.TIMESTAMP][1]
     if shape.subsecond or shape.ties:
-        created = list(created)
+        created = list(known[_schema.TIMESTAMP])
         _realistic_timestamps(created, shape, context)
-        known[_schema.TIMESTAMP] = ("datetime", created)
+        known[_schema.TIMESTAMP] = created
     names = [f.name for f in fields]
     columns = [_column(f, known, context) for f in fields]
     events = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]

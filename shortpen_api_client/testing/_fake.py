@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
+import hashlib
 import hmac
 import threading
 import time
@@ -115,6 +117,11 @@ class FakeShortPen:
 
     Two ways in, one handler (:meth:`handle`): :meth:`transport` for an ``httpx.Client`` or
     ``httpx.AsyncClient``, and :meth:`serve` on a real loopback socket.
+
+    :attr:`requests` records every request (tests rely on it); ``max_recorded_requests=N`` keeps only
+    the last ``N`` (0: none), for a fake that runs for long (``shortpen fake-server``);
+    :attr:`request_count` counts them all either way. The counts behind the fault plan's draws stay
+    exact (a digest of each distinct request, not its body), so the draws are the same.
     """
 
     def __init__(
@@ -132,7 +139,16 @@ class FakeShortPen:
         spec: Mapping[str, Any] | None = None,
         rate_limit: RateLimit | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_recorded_requests: int | None = None,
     ) -> None:
+        if max_recorded_requests is not None and (
+            isinstance(max_recorded_requests, bool)
+            or not isinstance(max_recorded_requests, int)
+            or max_recorded_requests < 0
+        ):
+            raise ValueError(
+                f"max_recorded_requests must be None or an integer >= 0, got {max_recorded_requests!r}"
+            )
         if not 0 <= events_per_day <= MAX_EVENTS_PER_DAY // 2:
             raise ValueError(f"events_per_day must be in [0, {MAX_EVENTS_PER_DAY // 2}]")
         heavy = dict(heavy_days or {})
@@ -167,8 +183,11 @@ class FakeShortPen:
         self._rate_limit = rate_limit
         self._bucket = None if rate_limit is None else TokenBucket(rate_limit, clock())
         self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
+        self._requests: collections.deque[RecordedRequest] = collections.deque(maxlen=max_recorded_requests)
+        self._received = 0
         self._occurrences: dict[bytes, int] = {}
+        """Arrivals of each distinct request so far, keyed by a 16-byte digest of it (a body may be
+        up to a MiB: the key must not keep it); the fault plan's draws need the exact counts."""
         self._clicks = Clicks(
             seed=seed,
             tz=self._tz,
@@ -183,7 +202,7 @@ class FakeShortPen:
         return (
             f"FakeShortPen(seed={self._seed}, timezone={str(self._tz)!r}, "
             f"events_per_day={self._events_per_day}, shape={self._shape_name!r}, "
-            f"requests={len(self._requests)})"
+            f"requests={self._received})"
         )
 
     # -- the account -------------------------------------------------------------------------------
@@ -237,9 +256,16 @@ class FakeShortPen:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """What the fake has received, in order of arrival (a snapshot)."""
+        """What the fake has received, in order of arrival (a snapshot): every request, or the last
+        ``max_recorded_requests`` of them when the fake was given that bound."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def request_count(self) -> int:
+        """How many requests the fake has received (all of them, recorded or not)."""
+        with self._lock:
+            return self._received
 
     def events(
         self,
@@ -306,10 +332,11 @@ class FakeShortPen:
         key = f"{request.method} {path}\n".encode() + (
             content if not_json is not None else _json.canonical(parsed)
         )
+        seen = hashlib.blake2b(key, digest_size=16).digest()
         with self._lock:
             at = self._clock()
-            number = len(self._requests) + 1
-            occurrence = self._occurrences[key] = self._occurrences.get(key, 0) + 1
+            number = self._received = self._received + 1
+            occurrence = self._occurrences[seen] = self._occurrences.get(seen, 0) + 1
             retry_after = None if self._bucket is None else self._bucket.take(at)
             plan = self.faults
             if retry_after is not None:

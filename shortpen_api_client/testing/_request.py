@@ -156,7 +156,9 @@ class RequestRules:
 
     def body(self, given: dict[str, Any]) -> dict[str, Any]:
         """A request body from values by field name: the schema's fields in its order, ``None`` left
-        out, dates written as the spec's format; names the schema does not have are refused."""
+        out, dates written as the spec's format; a value for a name the schema does not have is
+        refused (``None`` is no value: ``events(url_id=None)`` works when the spec has no ``url_id``)."""
+        given = {name: value for name, value in given.items() if value is not None}
         unknown = set(given) - {f.name for f in self.fields}
         if unknown:
             raise TypeError(f"not fields of the request schema: {', '.join(sorted(unknown))}")

@@ -1,17 +1,21 @@
 """The socket way in: the fake's handler behind a stdlib HTTP/1.1 server on loopback.
 
 One thread per connection (``ThreadingHTTPServer``), keep-alive, Content-Length or chunked request
-bodies. Every method reaches the fake's handler (TRACE, CONNECT and made-up ones too: on the API's
-path they get its 405 with an ``Allow`` header), and the errors the stdlib answers itself (a bad
-request line, a URI or header too long) come as the JSON error envelope, never its HTML page. Response effects happen on the socket: a dropped connection closes it without a response, a
-truncated body sends less than its Content-Length and closes, a drip sends the body in pieces with
-waits between them. Waits are interruptible: leaving :func:`serve` wakes them and closes every open
+bodies (at most ``MAX_BODY_BYTES``: a larger one is answered 413 unread; a negative or malformed
+length or chunk size 400; either closes the connection). Every method reaches the fake's handler
+(TRACE, CONNECT and made-up ones too: on the API's path they get its 405 with an ``Allow``
+header), and the errors the stdlib answers itself (a bad request line, a URI or header too long)
+come as the JSON error envelope, never its HTML page. Response effects happen on the socket: a
+dropped connection closes it without a response, a truncated body sends less than its
+Content-Length and closes, a drip sends the body in pieces with waits between them. Waits are
+interruptible: leaving :func:`serve` wakes them and closes every open
 connection, so shutdown never waits for a client.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import socketserver
 import sys
@@ -29,6 +33,25 @@ from ._responses import Effects, effects_of, error_response
 Handler = Callable[[httpx.Request], httpx.Response]
 
 _SMALL = 64 * 1024  # below this, status line, headers and body go out in one send
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body read (1 MiB): the API's request is a JSON object of a few fields, well
+under a kilobyte; a larger one is answered 413 without being read, so that a long-running
+``shortpen fake-server`` holds no client's flood in memory."""
+_LINE = 1024
+"""The longest chunk-size or trailer line read (a chunk size is a few hex digits)."""
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_DIGITS = re.compile(r"[0-9]{1,20}")
+
+
+class _BadBody(Exception):
+    """A request body that cannot or will not be read: answered with ``status`` and the connection
+    closed (what follows it on the connection cannot be found)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
@@ -87,26 +110,46 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Quiet: a test run's output is not the place for an access log."""
 
     def _read_body(self) -> bytes:
+        """The request body (Content-Length or chunked), at most ``MAX_BODY_BYTES``; a negative or
+        malformed length or chunk size is refused (``rfile.read(-1)`` would read until the client
+        closes: one such request used to block its connection's thread for good)."""
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            parts: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("content-length") or 0)
+            return self._read_chunks()
+        raw = (self.headers.get("content-length") or "0").strip()
+        if not _DIGITS.fullmatch(raw):
+            raise _BadBody(400, f"Content-Length: not a length: {raw[:40]!r}")
+        length = int(raw)
+        if length > MAX_BODY_BYTES:
+            raise _BadBody(413, f"body: {length} bytes, more than the {MAX_BODY_BYTES} this server reads")
         return self.rfile.read(length) if length else b""
+
+    def _read_chunks(self) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(_LINE + 1)
+            size_field = line.split(b";", 1)[0].strip()
+            if len(line) > _LINE or not _HEX.fullmatch(size_field):
+                raise _BadBody(400, f"chunked body: not a chunk size: {size_field[:40]!r}")
+            size = int(size_field, 16)
+            if size == 0:
+                for _ in range(100):  # trailer lines, up to the blank line that ends the body
+                    if self.rfile.readline(_LINE + 1) in (b"\r\n", b"\n", b""):
+                        return b"".join(parts)
+                raise _BadBody(400, "chunked body: too many trailer lines")
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise _BadBody(413, f"body: more than the {MAX_BODY_BYTES} bytes this server reads")
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(_LINE + 1)
 
     def _serve(self) -> None:
         server = cast(_Server, self.server)
         try:
             body = self._read_body()
-        except ValueError:
+        except _BadBody as bad:
             self.close_connection = True
-            self._send(error_response(400, "body: could not be read"), head_only=False)
+            self._send(error_response(bad.status, str(bad)), head_only=False)
             return
         headers = [
             (name, value)

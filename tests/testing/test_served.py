@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
+from shortpen_api_client.testing._server import MAX_BODY_BYTES
 
 from .conftest import PATH, WEEK, auth, client_for, validate_response, validate_schema
 
@@ -292,3 +293,67 @@ def test_the_stdlibs_own_errors_are_json_envelopes(fake: FakeShortPen, head: byt
     validate_schema("ErrorResponse", envelope)
     assert envelope["status_code"] == status
     assert b"<html" not in body.lower()
+
+
+def raw_request(base_url: str, request: bytes) -> bytes:
+    """Send ``request`` as is (headers and whatever body), keep the connection open, and return the
+    whole answer: a server that waits for more than it was sent fails on the 5 s socket timeout."""
+    with socket.create_connection(("127.0.0.1", port_of(base_url)), timeout=5) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+POST = b"POST /v1/analytics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "message"),
+    [
+        (POST + b"Content-Length: -1\r\n\r\n{}", 400, "Content-Length: not a length: '-1'"),
+        (POST + b"Content-Length: 12abc\r\n\r\n{}", 400, "Content-Length: not a length: '12abc'"),
+        (POST + b"Transfer-Encoding: chunked\r\n\r\n-5\r\n{}\r\n0\r\n\r\n", 400, "not a chunk size: b'-5'"),
+        (POST + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400, "not a chunk size: b'zz'"),
+        (POST + b"Transfer-Encoding: chunked\r\n\r\n" + b"1" * 2000 + b"\r\n", 400, "not a chunk size"),
+        (POST + b"Content-Length: 2097152\r\n\r\n{}", 413, "body: 2097152 bytes, more than the 1048576"),
+        (POST + b"Transfer-Encoding: chunked\r\n\r\n200000\r\n", 413, "more than the 1048576 bytes"),
+    ],
+    ids=[
+        "negative-length",
+        "bad-length",
+        "negative-chunk",
+        "bad-chunk",
+        "long-chunk-line",
+        "big",
+        "big-chunk",
+    ],
+)
+def test_a_bad_or_oversized_request_body_is_answered_at_once_and_the_connection_closed(
+    fake: FakeShortPen, request_bytes: bytes, status: int, message: str
+) -> None:
+    """A negative length used to block the connection's thread (``rfile.read(-1)`` reads until the
+    client closes): the client here keeps its side open, so the answer must come without it."""
+    with fake.serve() as base_url:
+        answer = raw_request(base_url, request_bytes)
+        assert fake.requests == []  # refused before the fake's handler
+        with served_client(base_url, fake) as http:  # the server still answers the next client
+            assert http.post(PATH, json=WEEK).status_code == 200
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status)
+    assert b"\r\nConnection: close" in head
+    envelope = json.loads(body)
+    validate_schema("ErrorResponse", envelope)
+    assert envelope["status_code"] == status
+    assert message in envelope["message"]
+
+
+def test_a_body_of_exactly_the_limit_is_read(fake: FakeShortPen) -> None:
+    body = json.dumps(WEEK).encode()
+    body += b" " * (MAX_BODY_BYTES - len(body))  # JSON allows trailing whitespace
+    with fake.serve() as base_url:
+        answer = raw_request(
+            base_url, POST + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+        )
+    assert answer.startswith(b"HTTP/1.1 401 ")  # read whole and handled (no token was sent)

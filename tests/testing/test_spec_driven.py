@@ -148,6 +148,47 @@ def test_a_changed_event_schema_changes_what_the_fake_sends() -> None:
     assert all(e["first_seen"] == e["created_at"][:10] for e in events if e.get("first_seen"))
 
 
+KINDS = {
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "string": {"type": "string"},
+    "date": {"type": "string", "format": "date"},
+    "date-time": {"type": "string", "format": "date-time"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_field_retyped_gets_values_of_its_new_type(kind: str) -> None:
+    """The fake's meanings state no type: each field's type comes from the spec it is given, so
+    every field (``created_at`` aside) retyped at once still validates, meanings kept where they fit."""
+
+    def retyped(schemas: dict[str, Any]) -> None:
+        props = schemas["AnalyticsEvent"]["properties"]
+        for name in props:
+            if name != _schema.TIMESTAMP:
+                props[name] = dict(KINDS[kind])
+
+    spec = spec_with(retyped)
+    events = FakeShortPen(seed=2, events_per_day=50, spec=spec).events("2025-01-01", "2025-01-03")
+    plain = FakeShortPen(seed=2, events_per_day=50).events("2025-01-01", "2025-01-03")
+    assert len(events) == len(plain) > 0
+    validate = event_validator(spec)
+    for event in events:
+        validate(event)
+    ids, workspaces = [e["id"] for e in events], [e["workspace_id"] for e in events]
+    if kind == "string":  # meanings kept as text: ids still unique
+        assert ids == [str(e["id"]) for e in plain]
+        assert len(set(ids)) == len(ids)
+        assert [e.get("country") for e in events] == [e.get("country") for e in plain]
+    if kind == "number":  # integers kept as numbers
+        assert workspaces == [float(e["workspace_id"]) for e in plain]
+        assert all(isinstance(w, float) for w in workspaces)
+    if kind == "integer":
+        assert ids == [e["id"] for e in plain]
+        assert all(isinstance(e["domain"], int) for e in events)  # text meaning, integer type: generic
+
+
 def test_a_new_field_changes_no_other_fields_values() -> None:
     def added(schemas: dict[str, Any]) -> None:
         schemas["AnalyticsEvent"]["properties"]["campaign"] = {"type": "string"}
@@ -207,6 +248,20 @@ def test_a_removed_request_field_is_no_longer_checked_nor_used() -> None:
     assert response.json()["data"] == FakeShortPen().events("2025-01-01", "2025-01-07")  # not filtered
     with pytest.raises(TypeError, match="url_id"):
         fake.events("2025-01-01", "2025-01-07", url_id=501)  # not a field of this request schema
+
+
+@pytest.mark.parametrize("name", ["url_id", "workspace_id"])
+def test_the_fakes_ground_truth_works_when_the_spec_drops_a_filter(name: str) -> None:
+    """``events()`` without that filter (its default None) asks for what it asked before; a value
+    for it is refused, naming it."""
+
+    def removed(schemas: dict[str, Any]) -> None:
+        del schemas["AnalyticsRequest"]["properties"][name]
+
+    fake = FakeShortPen(spec=spec_with(removed))
+    assert fake.events("2025-01-01", "2025-01-07") == FakeShortPen().events("2025-01-01", "2025-01-07")
+    with pytest.raises(TypeError, match=f"not fields of the request schema: {name}"):
+        fake.events("2025-01-01", "2025-01-07", **{name: 31})
 
 
 def test_a_nullable_request_field_accepts_null() -> None:
