@@ -211,11 +211,12 @@ def _day_directory(directory: Path) -> bool:
     """Create a day's directory (True), or check that it is one (False; a symlink is refused: never
     followed)."""
     try:
-        mode = os.lstat(directory).st_mode
-    except FileNotFoundError:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True)  # a new day, the usual case: no lookup before
+    except FileExistsError:
+        pass
+    else:
         return True
-    if not stat.S_ISDIR(mode):
+    if not stat.S_ISDIR(os.lstat(directory).st_mode):
         raise InvalidArgumentError(
             f"cannot write the dataset day {str(directory)!r}: it is not a directory "
             "(a symlink is never followed); remove it"
