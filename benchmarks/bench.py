@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import gc
 import importlib.metadata
+import json
 import os
 import platform
 import resource
@@ -68,7 +69,7 @@ SIZES = {
         latency_windows=60,
         latency=0.04,
         latency_events_per_day=200,
-        memory_days=(12, 120, 240),
+        memory_days=(61, 730, 1460),  # 2 months, 2 years, 4 years
         memory_rounds=3,
         memory_baseline=True,
     ),
@@ -335,12 +336,20 @@ def asynchronous(size: Size, url: str, slow_url: str, shape: str, scratch: Path)
 
 # -- memory: each export in a fresh process -----------------------------------------------------------
 
+#: Issue 15: the peak RSS of a 2-year Parquet export at most 1.15x that of a 2-month one (defaults).
+MEMORY_TARGET = 1.15
+#: The cost of bytes in flight: a long export with up to 16 windows in flight (so that the byte
+#: budget, not the count, is what binds), at two budgets; the figure is the slope between them.
+BUDGETS = (4 << 20, 64 << 20)
+BUDGET_OPTIONS = {"max_concurrency": 16}
 
-def memory_child(which: str, url: str, days: int, output: str) -> None:
+
+def memory_child(which: str, url: str, days: int, output: str, options: str = "{}") -> None:
     """Run one Parquet export in this (fresh) process and print its peak RSS in bytes."""
     path = Path(output)
     if which == "ours":
-        ours_export(url, days, path)
+        with ShortPen(TOKEN, base_url=url, **json.loads(options)) as client:
+            client.export(day(0), day(days - 1), path)
     else:
         baseline.export_parquet(url, TOKEN, windows(days, 7), path)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -350,13 +359,13 @@ def memory_child(which: str, url: str, days: int, output: str) -> None:
 _LAUNCHER = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
 
 
-def peak_rss(which: str, url: str, days: int, scratch: Path) -> int:
+def peak_rss(which: str, url: str, days: int, scratch: Path, options: dict[str, int] | None = None) -> int:
     output = scratch / f"memory-{which}-{days}.parquet"
     # Through a small launcher process: on Linux a child's ru_maxrss starts at its parent's peak RSS
     # (the parent's memory map is the one replaced at exec), and this process is big by now. The
     # launcher is small, so the measured grandchild's figure is its own.
     command = [sys.executable, "-c", _LAUNCHER, sys.executable, __file__, "_memory", which, url, str(days)]
-    command.append(str(output))
+    command += [str(output), json.dumps(options or {})]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     output.unlink(missing_ok=True)
     return int(done.stdout.strip())
@@ -365,15 +374,16 @@ def peak_rss(which: str, url: str, days: int, scratch: Path) -> int:
 def memory(size: Size, url: str, scratch: Path) -> list[Figure]:
     small, large, longest = size.memory_days
     runs = [("ours", small), ("ours", large), ("ours", longest)]
-    if size.memory_baseline:
-        runs += [("base", small), ("base", large)]
     baseline.count(url, TOKEN, windows(longest, 7))  # warm the fake's response cache
     peaks: dict[tuple[str, int], list[int]] = {}
     for _ in range(size.memory_rounds):
         for which, days in runs:
             peaks.setdefault((which, days), []).append(peak_rss(which, url, days, scratch))
+    if size.memory_baseline:  # the script keeps every event: its growth is the same every round
+        for days in (small, large):
+            peaks["base", days] = [peak_rss("base", url, days, scratch)]
     rows = [
-        ("ours", small, large, 1.3, "Parquet export, client"),
+        ("ours", small, large, MEMORY_TARGET, "Parquet export, client"),
         ("ours", large, longest, None, "Parquet export, client, once more (does it stop growing?)"),
         ("base", small, large, None, "Parquet export, baseline script (for reference)"),
     ]
@@ -399,7 +409,35 @@ def memory(size: Size, url: str, scratch: Path) -> list[Figure]:
                 ],
             )
         )
+    figures.append(in_flight(size, url, scratch, large))
     return figures
+
+
+def in_flight(size: Size, url: str, scratch: Path, days: int) -> Figure:
+    """Peak RSS per MiB of ``max_buffered_bytes``: how much each MiB of responses in flight costs."""
+    low_budget, high_budget = BUDGETS
+    low: list[int] = []
+    high: list[int] = []
+    for _ in range(size.memory_rounds):
+        for budget, peaks in ((low_budget, low), (high_budget, high)):
+            options = {**BUDGET_OPTIONS, "max_buffered_bytes": budget}
+            peaks.append(peak_rss("ours", url, days, scratch, options))
+    per_mib = [(h - lo) / (high_budget - low_budget) for h, lo in zip(high, low, strict=True)]
+    slope = statistics.median(per_mib)
+    return Figure(
+        shape="idealised",
+        name=(
+            f"Parquet export of {days} days, max_buffered_bytes {low_budget >> 20} -> {high_budget >> 20} MiB "
+            f"(max_concurrency={BUDGET_OPTIONS['max_concurrency']}): **{slope:.2f} MiB of peak per MiB in flight**"
+        ),
+        unit="MiB peak RSS",
+        baseline=statistics.median(low) / 2**20,
+        ours=statistics.median(high) / 2**20,
+        ratio=statistics.median(high) / statistics.median(low),
+        target="-",
+        holds=None,
+        rounds=[h / lo for h, lo in zip(high, low, strict=True)],
+    )
 
 
 # -- the report ---------------------------------------------------------------------------------------
@@ -525,10 +563,12 @@ checks 17-20 ms; the model builder 24 ms; pyarrow's JSON reader 16-20 ms and the
   at once, so some connection attempts are dropped and retried a second later (TCP's first SYN
   retransmit): about 1.4 s where, with a backlog of 128, the same run takes 0.53-0.64 s (ShortPen,
   whose threads connect a little apart, 0.41-0.45 s).
-- Memory: the longer export has 8 windows in flight (their response bytes, waiting for their
-  turn to be decoded) where the shorter has 2; even one window at a time (`max_concurrency=1`) it
-  grows about 1.3x, memory the allocators (glibc, pyarrow's mimalloc) keep after a longer run. The
-  second row shows how much more a range twice as long needs. The baseline keeps every event.
+- Memory: responses in flight are bounded by bytes (`max_buffered_bytes`), kept in anonymous maps
+  while they wait and read by a few reused threads, so the peak stops growing with the range (the
+  second row: twice as long, the same peak). What a long export still adds over a short one is
+  mostly pyarrow's memory pool (mimalloc) keeping its high-water mark of Arrow conversions and row
+  groups, which its own count of bytes allocated does not show. The last row is the cost of bytes in
+  flight. The baseline keeps every event.
 
 ## Reproduce
 
@@ -544,8 +584,8 @@ SECTIONS = ("throughput", "latency", "async", "memory")
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["_memory"]:
-        which, url, days, output = args[1:]
-        memory_child(which, url, int(days), output)
+        which, url, days, output, client_options = args[1:]
+        memory_child(which, url, int(days), output, client_options)
         return
     parser = argparse.ArgumentParser(description="Benchmarks: ratios against a hand-written httpx script.")
     parser.add_argument("--quick", action="store_true", help="a tiny run (seconds), for the smoke test")

@@ -21,6 +21,7 @@ from rich.progress import Progress as Bar
 from rich.table import Table
 
 from . import _redact as redact
+from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._client import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
@@ -223,6 +224,13 @@ def connection_decorators(*, workspace: bool = True) -> Callable[[F], F]:
             type=float,
             help="Never send faster than this (your account's rate limit); 429s slow it down anyway.",
         ),
+        click.option(
+            "--max-response-bytes",
+            type=int,
+            default=DEFAULT_MAX_RESPONSE_BYTES,
+            show_default=True,
+            help="Read no response past this many bytes (decoded); a window over it is split.",
+        ),
         click.option("--workspace-id", type=int, help="Workspace (default: the token's first workspace)."),
         click.option("--url-id", type=int, help="Only the clicks of this link."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary."),
@@ -285,6 +293,7 @@ def make_client(options: dict[str, Any], bar: ProgressBar) -> ShortPen:
         timeout=options["timeout"],
         max_retries=options["max_retries"],
         max_requests_per_second=options["max_requests_per_second"],
+        max_response_bytes=options["max_response_bytes"],
         progress=bar.update,
     )
 

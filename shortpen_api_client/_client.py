@@ -13,19 +13,19 @@ import contextlib
 import datetime as dt
 import functools
 import random
-import threading
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Self, TypeVar, cast
 
 import attrs
 import httpx
 
 from ._arrow import Columns, arrow_schema, events_columns, import_pyarrow
 from ._arrow_body import body_to_table
+from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES, Body
 from ._config import (
     check_id,
     check_int,
@@ -38,10 +38,12 @@ from ._config import (
     resolve_token,
 )
 from ._decode import checked_models, iter_models
+from ._drive import Control, Decoder, Exchange, Held, IOThreads, within
 from ._edges import Delivery, Events
 from ._engine import (
     USER_AGENT,
     Attempt,
+    Budget,
     Cancelled,
     Chunk,
     Event,
@@ -49,6 +51,8 @@ from ._engine import (
     Progress,
     Run,
     Settings,
+    Woke,
+    attempt_timed_out,
     failure,
     interpret,
     request_kwargs,
@@ -60,7 +64,7 @@ from ._redact import LOG_SCRUBBER
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 from ._windows import Window, plan_windows
-from .errors import APITimeoutError, InvalidArgumentError, ShortPenError
+from .errors import InvalidArgumentError, ShortPenError
 
 if TYPE_CHECKING:
     import pyarrow
@@ -71,6 +75,11 @@ DEFAULT_WINDOW_DAYS = 7
 DEFAULT_MAX_CONCURRENCY = 8
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 4
+#: Responses received and not yet delivered to the consumer: no further window starts while they
+#: hold (or, by the last window's size, will hold) more than this. 32 MiB keeps several windows of a
+#: busy account's week in flight, enough to stay ahead of a consumer on a fast network; fewer larger
+#: windows are fetched fewer at a time, so a long range adds no memory, however many wait their turn.
+DEFAULT_MAX_BUFFERED_BYTES = 32 * 2**20
 
 C = TypeVar("C", bound=Chunk)
 
@@ -105,6 +114,8 @@ class _BaseClient(Generic[H]):
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
         max_requests_per_second: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
         http_client: H | None,
         http_class: type[H],
         progress: Callable[[Progress], None] | None = None,
@@ -128,6 +139,8 @@ class _BaseClient(Generic[H]):
             window_days=check_int(window_days, "window_days", minimum=1),
             max_concurrency=check_int(max_concurrency, "max_concurrency", minimum=1),
             max_requests=max_requests,
+            max_response_bytes=check_int(max_response_bytes, "max_response_bytes", minimum=1),
+            max_buffered_bytes=check_int(max_buffered_bytes, "max_buffered_bytes", minimum=1),
             policy=RetryPolicy(max_retries=check_int(max_retries, "max_retries", minimum=0)),
             max_requests_per_second=check_rate(max_requests_per_second, "max_requests_per_second"),
         )
@@ -177,6 +190,10 @@ class _BaseClient(Generic[H]):
     def max_concurrency(self) -> int:
         return self._settings.max_concurrency
 
+    @property
+    def max_response_bytes(self) -> int:
+        return self._settings.max_response_bytes
+
     def __repr__(self) -> str:
         s = self._settings
         return (
@@ -199,7 +216,7 @@ class _BaseClient(Generic[H]):
             plan_windows(first, last, self._settings.window_days),
             workspace_id=check_id(workspace_id, "workspace_id"),
             url_id=check_id(url_id, "url_id"),
-            clock=self._clock,
+            started=self._clock(),
             rng=self._rng,
             progress=progress or self._progress,
             throttle=self._throttle,
@@ -236,7 +253,7 @@ class _BaseClient(Generic[H]):
                 job.windows,
                 workspace_id=workspace_id,
                 url_id=url_id,
-                clock=self._clock,
+                started=self._clock(),
                 rng=self._rng,
                 progress=self._progress,
                 throttle=self._throttle,
@@ -247,8 +264,14 @@ class _BaseClient(Generic[H]):
         return job, run
 
     def _build(
-        self, http: httpx.Client | httpx.AsyncClient, run: Run, window: Window, timeout: float
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        run: Run,
+        window: Window,
+        timeout: float,
+        trace: Callable[[str, dict[str, Any]], object],
     ) -> httpx.Request:
+        """The request for ``window``; ``trace`` follows its phases (httpcore's trace extension)."""
         kwargs = request_kwargs(window, run.workspace_id, run.url_id)
         return http.build_request(
             kwargs["method"],
@@ -258,9 +281,11 @@ class _BaseClient(Generic[H]):
                 **kwargs["headers"],
                 **self._settings.headers(),
                 "User-Agent": self._user_agent,
+                "Accept-Encoding": ACCEPT_ENCODING,
                 **self._host_header,
             },
             timeout=httpx.Timeout(timeout),
+            extensions={"trace": trace},
         )
 
     def _generated_client(self) -> AuthenticatedClient:
@@ -330,6 +355,8 @@ class ShortPen(_BaseClient[httpx.Client]):
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
         max_requests_per_second: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
         http_client: httpx.Client | None = None,
         progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -347,6 +374,8 @@ class ShortPen(_BaseClient[httpx.Client]):
             max_concurrency=max_concurrency,
             max_requests=max_requests,
             max_requests_per_second=max_requests_per_second,
+            max_response_bytes=max_response_bytes,
+            max_buffered_bytes=max_buffered_bytes,
             http_client=http_client,
             http_class=httpx.Client,
             progress=progress,
@@ -505,139 +534,167 @@ class ShortPen(_BaseClient[httpx.Client]):
         from_body: Callable[[bytes], C | None] | None = None,
     ) -> Iterator[tuple[Window, C]]:
         """Each planned window's events passed through ``convert``, in date order, fetching up to
-        ``max_concurrency`` windows at once; each is decoded and converted when the consumer is about
-        to need it (``_Decoder``). ``from_body``, if given, may convert a 200's body straight from
-        its bytes (None: decode it as usual)."""
+        ``max_concurrency`` windows at once (fewer while those hold ``max_buffered_bytes``); each is
+        decoded and converted when the consumer is about to need it (``Decoder``). ``from_body``, if
+        given, may convert a 200's body straight from its bytes (None: decode it as usual). A window
+        that fails ends the call at once, even while earlier ones are still in flight."""
         windows = enumerate(run.windows)
-        decoder = _Decoder()
-        pending: collections.deque[tuple[Window, concurrent.futures.Future[C]]] = collections.deque()
-        pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=min(self._settings.max_concurrency, len(run.windows)), thread_name_prefix="shortpen"
-        )
+        control = Control(run)
+        budget = Budget(run.settings)
+        decoder = Decoder()
+        pending: collections.deque[_InFlight[concurrent.futures.Future[C]]] = collections.deque()
+        workers = min(self._settings.max_concurrency, len(run.windows))
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shortpen")
+        io = IOThreads(2 * workers)  # twice as many: an attempt given up on may hold one for a while
 
         def fill() -> None:
-            while len(pending) < run.concurrency and (planned := next(windows, None)) is not None:
+            while (
+                budget.may_start(_held(pending), run.concurrency)
+                and (planned := next(windows, None)) is not None
+            ):
                 index, window = planned
+                held = Held()
                 decode = functools.partial(_decode_window, convert, from_body, self._settings.token)
                 turn = functools.partial(decoder.run, index)
-                pending.append((window, pool.submit(self._fetch_window, run, window, decode, turn)))
+                future = pool.submit(self._fetch_window, control, io, window, held, decode, turn)
+                pending.append(_InFlight(window, held, future))
 
         try:
             fill()
             index = 0
             while pending:
                 decoder.advance(index)
-                window, future = pending.popleft()
-                events = future.result()
+                _settle([entry.task for entry in pending])
+                head = pending.popleft()
+                events = head.task.result()
+                budget.delivered(head.window, head.held.bytes())
                 fill()
-                run.delivered(window, events)
-                yield window, events
+                control.delivered(head.window, events, self._clock())
+                yield head.window, events
                 index += 1
         finally:
             # Stop at once: sleeping windows wake and give up, queued ones never start, and requests
-            # in flight end on their own (their results are dropped) instead of being waited for.
-            run.stopped.set()
+            # in flight end on their own (their results are dropped, unlogged) instead of being waited for.
+            control.stop()
             decoder.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
+            io.shutdown()
             decoder.close()
 
     def _fetch_window(
         self,
-        run: Run,
+        control: Control,
+        io: IOThreads,
         window: Window,
-        decode: Callable[[httpx.Response, bytes, Window], C],
+        held: Held,
+        decode: Callable[[httpx.Response, Body, Window], C],
         turn: Callable[[Callable[[], C]], C],
     ) -> C:
-        protocol = run.protocol(window)
-        step = next(protocol)
+        protocol, step = control.start(window, self._clock())
         try:
             while True:
                 if isinstance(step, Attempt):
-                    step = protocol.send(self._attempt(run, step.window, decode, turn))
+                    step = control.step(protocol, self._attempt(control, io, step, held, decode, turn))
                 else:
                     if self._sleep is None:
-                        run.stopped.wait(step.seconds)  # a real wait that stopping interrupts
+                        control.stopped.wait(step.seconds)  # a real wait that stopping interrupts
                     else:
                         self._sleep(step.seconds)
-                    step = protocol.send(None)
+                    step = control.step(protocol, Woke(self._clock()))
         except StopIteration as done:
             events: C = done.value
             return events
 
     def _attempt(
         self,
-        run: Run,
-        window: Window,
-        decode: Callable[[httpx.Response, bytes, Window], C],
+        control: Control,
+        io: IOThreads,
+        step: Attempt,
+        held: Held,
+        decode: Callable[[httpx.Response, Body, Window], C],
         turn: Callable[[Callable[[], C]], C],
     ) -> Outcome:
-        """One request, bounded by the wall clock: the network part runs in a thread of its own that
-        this one stops waiting for after ``timeout`` (httpx's timeouts are per read: a server that
-        drips its headers or body defeats them); that thread also gives up as soon as a byte arrives
-        late. The body is then decoded and converted on this window's ``turn`` (``_Decoder.run``)."""
-        started = run.clock()
+        """One request, bounded by the wall clock: the network part runs on an I/O thread that this
+        one stops waiting for after the attempt's timeout (httpx's timeouts are per read: a server
+        that drips its headers or body defeats them); that thread also gives up as soon as a byte
+        arrives late. An error status is raised at once; a 200's body is joined, decoded and
+        converted on this window's ``turn``, in the decoding thread (``Decoder.run``)."""
+        window = step.window
+        started = self._clock()
+        exchange = held.exchange()
         status = None
         try:
-            timeout = run.attempt_timeout(window)
-            request = self._build(self._http, run, window, timeout)
-            response, content = _within(
-                timeout,
-                functools.partial(self._receive, request, run.clock, started + timeout),
-                window,
-                run.stopped,
+            request = self._build(self._http, control.run, window, step.timeout, exchange.trace)
+            receive = functools.partial(
+                self._receive, request, window, exchange, started + step.timeout, control
             )
+            response, body = within(io, step.timeout, receive, window, control, exchange)
             status = response.status_code
-            events = turn(functools.partial(decode, response, content, window))
+            if status != 200:  # interpret raises the status's error: known now, not on the decoding turn
+                interpret(response, body.finish(), window, self._settings.token)
+            events = turn(functools.partial(decode, response, body, window))
         except (httpx.TransportError, ShortPenError) as exc:
-            return failure(exc, window, status=status, elapsed=run.clock() - started)
-        return Outcome(events=events, status=status, elapsed=run.clock() - started)
+            held.drop(exchange)
+            now = self._clock()
+            return failure(
+                exc, window, status=status, started=exchange.started, elapsed=now - started, at=now
+            )
+        now = self._clock()
+        return Outcome(events=events, status=status, elapsed=now - started, at=now)
 
-    def _receive(self, request: httpx.Request, clock: Callable[[], float], deadline: float) -> _Received:
-        """Send ``request`` and read the whole body, giving up when a byte arrives after ``deadline``."""
+    def _receive(
+        self, request: httpx.Request, window: Window, exchange: Exchange, deadline: float, control: Control
+    ) -> _Received:
+        """Send ``request`` and read the body (at most ``max_response_bytes`` of it, decoded), giving
+        up when a byte arrives after ``deadline``, the attempt was given up on or the call stopped.
+        The body is left in its chunks: joined where it is decoded."""
+        if exchange.abandoned:  # given up on while it waited for an I/O thread
+            raise Cancelled
         response = self._http.send(request, stream=True, follow_redirects=False)
         try:
-            chunks = []
-            for chunk in response.iter_bytes():
-                chunks.append(chunk)
-                if clock() > deadline:
-                    raise httpx.ReadTimeout(
-                        "the response was still arriving at the deadline", request=request
-                    )
+            body = exchange.begin(response, limit=self._settings.max_response_bytes, window=window)
+            if not response.is_stream_consumed:
+                for chunk in response.iter_raw():
+                    if not body.feed(chunk):
+                        break
+                    if exchange.abandoned or control.stopped.is_set():
+                        raise Cancelled
+                    if self._clock() > deadline:
+                        raise httpx.ReadTimeout(
+                            "the response was still arriving at the deadline", request=request
+                        )
+            return response, body
         finally:
             response.close()
-        return response, b"".join(chunks)
 
 
-def _within(
-    seconds: float, receive: Callable[[], _Received], window: Window, stopped: threading.Event
-) -> _Received:
-    """``receive()`` in a thread of its own, waited for at most ``seconds`` (then an
-    ``APITimeoutError``) and only while the call goes on (``stopped``: ``Cancelled``). The thread ends
-    by itself: it gives up at its next byte or read timeout."""
-    box: list[_Received] = []
-    failure: list[BaseException] = []
-    done = threading.Event()
+F = TypeVar("F", bound=concurrent.futures.Future[Any] | asyncio.Future[Any])
 
-    def target() -> None:
-        try:
-            box.append(receive())
-        except BaseException as exc:  # handed to the waiting thread, which raises it
-            failure.append(exc)
-        finally:
-            done.set()
 
-    threading.Thread(target=target, name="shortpen-io", daemon=True).start()
-    give_up = time.monotonic() + seconds
-    while not done.wait(min(0.1, max(0.0, give_up - time.monotonic()))):
-        if stopped.is_set():
-            raise Cancelled
-        if time.monotonic() >= give_up:
-            raise APITimeoutError(
-                f"no complete response within timeout={seconds:g}s", phase="read", window=window.as_tuple()
-            )
-    if failure:
-        raise failure[0]
-    return box[0]
+@attrs.frozen
+class _InFlight(Generic[F]):
+    """A window being fetched: the bytes it holds, and the future (thread) or task (asyncio) of it."""
+
+    window: Window
+    held: Held
+    task: F
+
+
+def _held(pending: collections.deque[_InFlight[F]]) -> list[tuple[Window, int]]:
+    """Each window in flight with the bytes it has received so far (for ``Budget``)."""
+    return [(entry.window, entry.held.bytes()) for entry in pending]
+
+
+def _settle(futures: list[concurrent.futures.Future[C]]) -> None:
+    """Wait until the first of ``futures`` (the oldest window) is done, or any has failed: then
+    raise that failure at once, whatever is still in flight before it (the earliest in date order
+    when several are known)."""
+    waiting = set(futures)
+    while not futures[0].done():
+        done, waiting = concurrent.futures.wait(waiting, return_when=concurrent.futures.FIRST_COMPLETED)
+        for future in futures:
+            if future in done and future.exception() is not None:
+                future.result()
 
 
 def _as_is(events: list[Event]) -> list[Event]:
@@ -662,10 +719,11 @@ def _decode_window(
     from_body: Callable[[bytes], C | None] | None,
     secret: str,
     response: httpx.Response,
-    content: bytes,
+    body: Body,
     window: Window,
 ) -> C:
     """A response's events, converted; or the ``ShortPenError`` it stands for (``interpret``)."""
+    content = body.finish()
     if from_body is not None and response.status_code == 200:
         converted = from_body(content)
         if converted is not None:
@@ -673,51 +731,7 @@ def _decode_window(
     return convert(interpret(response, content, window, secret))
 
 
-_Received = tuple[httpx.Response, bytes]
-
-
-class _Decoder:
-    """Decodes the fetched windows in one thread of its own, each when the consumer has reached the
-    window before it.
-
-    Decoding is CPU work that the GIL runs one thread at a time anyway. Done just ahead of the
-    consumer, the decoded events of at most two windows exist at once, however many were fetched
-    ahead (their raw bytes are several times smaller); done in one thread, the memory each window
-    frees is reused by the next, where eight threads would each keep an allocator arena of their own.
-    """
-
-    AHEAD = 1
-
-    def __init__(self) -> None:
-        self._ready = threading.Condition()
-        self._consumer_at = 0
-        self._cancelled = False
-        self._thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="shortpen-decode"
-        )
-
-    def advance(self, index: int) -> None:
-        """The consumer now waits for window ``index``."""
-        with self._ready:
-            self._consumer_at = index
-            self._ready.notify_all()
-
-    def run(self, index: int, decode: Callable[[], C]) -> C:
-        """``decode()`` for window ``index``, in the decoding thread, on its turn (called by a worker)."""
-        with self._ready:
-            self._ready.wait_for(lambda: self._cancelled or index <= self._consumer_at + self.AHEAD)
-            if self._cancelled:
-                raise Cancelled
-        return self._thread.submit(decode).result()
-
-    def cancel(self) -> None:
-        with self._ready:
-            self._cancelled = True
-            self._ready.notify_all()
-
-    def close(self) -> None:
-        """After the workers have stopped."""
-        self._thread.shutdown(wait=True, cancel_futures=True)
+_Received = tuple[httpx.Response, Body]
 
 
 class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
@@ -737,6 +751,8 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_requests: int | None = None,
         max_requests_per_second: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
         http_client: httpx.AsyncClient | None = None,
         progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -754,6 +770,8 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             max_concurrency=max_concurrency,
             max_requests=max_requests,
             max_requests_per_second=max_requests_per_second,
+            max_response_bytes=max_response_bytes,
+            max_buffered_bytes=max_buffered_bytes,
             http_client=http_client,
             http_class=httpx.AsyncClient,
             progress=progress,
@@ -890,59 +908,95 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         return report
 
     async def _batches(self, run: Run) -> AsyncGenerator[Batch]:
+        """The planned windows' events in date order, fetching up to ``max_concurrency`` windows at
+        once (fewer while those hold ``max_buffered_bytes``), as ``ShortPen._converted`` does. A
+        window that fails ends the call at once, even while earlier ones are still in flight."""
         windows = iter(run.windows)
-        pending: collections.deque[tuple[Window, asyncio.Task[list[Event]]]] = collections.deque()
+        control = Control(run)
+        budget = Budget(run.settings)
+        pending: collections.deque[_InFlight[asyncio.Task[list[Event]]]] = collections.deque()
 
         def fill() -> None:
-            while len(pending) < run.concurrency and (window := next(windows, None)) is not None:
-                pending.append((window, asyncio.ensure_future(self._fetch_window(run, window))))
+            while (
+                budget.may_start(_held(pending), run.concurrency)
+                and (window := next(windows, None)) is not None
+            ):
+                held = Held()
+                task = asyncio.ensure_future(self._fetch_window(control, window, held))
+                pending.append(_InFlight(window, held, task))
 
         try:
             fill()
             while pending:
-                window, task = pending.popleft()
-                events = await task
+                await _asettle([entry.task for entry in pending])
+                head = pending.popleft()
+                events = head.task.result()
+                budget.delivered(head.window, head.held.bytes())
                 fill()
-                run.delivered(window, events)
-                yield Batch(window=window, events=events)
+                control.delivered(head.window, events, self._clock())
+                yield Batch(window=head.window, events=events)
         finally:
-            run.stopped.set()
-            for _, task in pending:
-                task.cancel()
-            await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
+            control.stop()
+            for entry in pending:
+                entry.task.cancel()
+            await asyncio.gather(*(entry.task for entry in pending), return_exceptions=True)
 
-    async def _fetch_window(self, run: Run, window: Window) -> list[Event]:
-        protocol = run.protocol(window)
-        step = next(protocol)
+    async def _fetch_window(self, control: Control, window: Window, held: Held) -> list[Event]:
+        protocol, step = control.start(window, self._clock())
         try:
             while True:
                 if isinstance(step, Attempt):
-                    step = protocol.send(await self._attempt(run, step.window))
+                    step = control.step(protocol, await self._attempt(control, step, held))
                 else:
                     await self._sleep(step.seconds)
-                    step = protocol.send(None)
+                    step = control.step(protocol, Woke(self._clock()))
         except StopIteration as done:
             events: list[Event] = done.value
             return events
 
-    async def _attempt(self, run: Run, window: Window) -> Outcome:
+    async def _attempt(self, control: Control, step: Attempt, held: Held) -> Outcome:
         """One request, bounded end to end by the attempt's timeout (``asyncio.timeout``)."""
-        started = run.clock()
+        window = step.window
+        started = self._clock()
+        exchange = held.exchange()
         status = None
         try:
-            timeout = run.attempt_timeout(window)
-            request = self._build(self._http, run, window, timeout)
+            request = self._build(self._http, control.run, window, step.timeout, exchange.atrace)
             try:
-                async with asyncio.timeout(timeout):
-                    response = await self._http.send(request, follow_redirects=False)
-                    status = response.status_code
+                async with asyncio.timeout(step.timeout):
+                    response, body = await self._receive(request, window, exchange)
             except TimeoutError:
-                raise APITimeoutError(
-                    f"no complete response within timeout={timeout:g}s",
-                    phase="read",
-                    window=window.as_tuple(),
-                ) from None
-            events = interpret(response, response.content, window, self._settings.token)
+                raise attempt_timed_out(step.timeout, exchange.phase, window) from None
+            status = response.status_code
+            events = interpret(response, body.finish(), window, self._settings.token)
         except (httpx.TransportError, ShortPenError) as exc:
-            return failure(exc, window, status=status, elapsed=run.clock() - started)
-        return Outcome(events=events, status=status, elapsed=run.clock() - started)
+            held.drop(exchange)
+            now = self._clock()
+            return failure(
+                exc, window, status=status, started=exchange.started, elapsed=now - started, at=now
+            )
+        now = self._clock()
+        return Outcome(events=events, status=status, elapsed=now - started, at=now)
+
+    async def _receive(self, request: httpx.Request, window: Window, exchange: Exchange) -> _Received:
+        """Send ``request`` and stream the body (at most ``max_response_bytes`` of it, decoded)."""
+        response = await self._http.send(request, stream=True, follow_redirects=False)
+        try:
+            body = exchange.begin(response, limit=self._settings.max_response_bytes, window=window)
+            if not response.is_stream_consumed:
+                async for chunk in response.aiter_raw():
+                    if not body.feed(chunk):
+                        break
+            return response, body
+        finally:
+            await response.aclose()
+
+
+async def _asettle(tasks: list[asyncio.Task[list[Event]]]) -> None:
+    """``_settle`` for tasks: until the oldest is done, or any has failed (then raise it at once)."""
+    waiting = set(tasks)
+    while not tasks[0].done():
+        done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task in done and task.exception() is not None:
+                task.result()

@@ -16,13 +16,15 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     InvalidResponseError,
+    ResponseTooLargeError,
     ShortPenError,
 )
 
 #: Statuses worth another attempt: the request may well succeed later.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: Failures that mean "this window is too big for one response": split rather than insist.
-#: 413 splits at once; a 504 or a timeout splits only when it happens again after a retry.
+#: 413 (and a response past ``max_response_bytes``) splits at once; a 504, or a timeout after the
+#: response had started, splits only when it happens again after a retry.
 SPLIT_AT_ONCE_STATUSES = frozenset({413})
 TOO_LARGE_STATUSES = frozenset({504})
 
@@ -53,10 +55,23 @@ def should_retry(error: ShortPenError) -> bool:
 
 
 def is_too_large(error: ShortPenError) -> bool:
-    """Failures that suggest the window holds too many clicks for one response."""
+    """Failures that suggest the window holds too many clicks for one response: 413, 504, a
+    response past ``max_response_bytes``, and a timeout once the response had started (``"read"``).
+    A timeout before any byte of the response (``"headers"``) is not: a hung server is not a busy
+    window, and splitting it would only multiply the requests."""
     if isinstance(error, APIStatusError):
         return error.status_code in TOO_LARGE_STATUSES or error.status_code in SPLIT_AT_ONCE_STATUSES
+    if isinstance(error, ResponseTooLargeError):
+        return True
     return isinstance(error, APITimeoutError) and error.phase == "read"
+
+
+def splits_at_once(error: ShortPenError) -> bool:
+    """Too large without a doubt: a 413, or a response past ``max_response_bytes`` (retrying the
+    same window would get the same answer)."""
+    if isinstance(error, APIStatusError):
+        return error.status_code in SPLIT_AT_ONCE_STATUSES
+    return isinstance(error, ResponseTooLargeError)
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], dt.datetime] | None = None) -> float | None:

@@ -14,9 +14,10 @@ Every failure of a call is an exception, never ``None`` and never an empty windo
      │    ├── RateLimitError             429 (retried, honouring Retry-After; never split)
      │    └── ServerError                5xx (500/502/503 retried; 504 retried, then split)
      ├── APIConnectionError              no usable response: refused, reset, dropped, truncated
-     │    └── APITimeoutError            an attempt, or the whole call, ran out of time
+     │    └── APITimeoutError            an attempt, or the whole call, ran out of time (``phase``)
      ├── InvalidResponseError            a 200 that is not the documented envelope (HTML, bad JSON,
      │                                   ``success: false``): retried like a transient fault
+     ├── ResponseTooLargeError           a response past ``max_response_bytes``: the window is split
      ├── WindowTooLargeError             a one-day window the server still cannot answer
      └── RequestBudgetExceededError      a range spawned more requests than ``max_requests``
 
@@ -41,6 +42,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "RequestBudgetExceededError",
+    "ResponseTooLargeError",
     "ServerError",
     "ShortPenError",
     "WindowTooLargeError",
@@ -152,9 +154,11 @@ class APIConnectionError(ShortPenError):
 class APITimeoutError(APIConnectionError):
     """An attempt took longer than ``timeout``, or the call longer than ``total_timeout``.
 
-    ``phase`` says which: ``"connect"`` or ``"pool"`` (no connection in time), ``"read"`` (the
-    server was slow to answer: retried, then the window is split), or ``"total"`` (the whole call's
-    deadline passed: not retried).
+    ``phase`` says where it stopped: ``"connect"`` or ``"pool"`` (no connection in time),
+    ``"write"`` (the request could not be sent in time), ``"headers"`` (connected and sent, but no
+    response had started: retried, never split, since nothing says the window is too large),
+    ``"read"`` (the response had started but did not finish in time: retried, then the window is
+    split), or ``"total"`` (the whole call's deadline passed: not retried).
     """
 
     phase: str
@@ -174,19 +178,47 @@ class InvalidResponseError(ShortPenError):
         self.status_code = status_code
 
 
+class ResponseTooLargeError(ShortPenError):
+    """A response larger than ``max_response_bytes`` (counted after gzip/deflate decoding), or one
+    whose ``Content-Length`` says so: reading stopped there. Treated like a 413: the window is split,
+    and a one-day window raises ``WindowTooLargeError`` with this error as its cause."""
+
+    limit: int
+    declared: int | None
+    """The ``Content-Length`` it announced, when that is what gave it away (nothing was read)."""
+    detail: str
+
+    def __init__(self, limit: int, *, declared: int | None = None, window: DateRange | None = None) -> None:
+        self.detail = "reading stopped there" if declared is None else f"its Content-Length is {declared:,}"
+        super().__init__(
+            f"the response is larger than max_response_bytes={limit:,} ({self.detail})", window=window
+        )
+        self.limit = limit
+        self.declared = declared
+
+
 class WindowTooLargeError(ShortPenError):
-    """A one-day window that the server still cannot answer; ``day`` names it, ``__cause__`` is why."""
+    """A one-day window that the server still cannot answer; ``day`` names it, ``__cause__`` is why.
+    ``limit`` is ``max_response_bytes`` when that is what the day's response exceeded (else None)."""
 
     day: dt.date
+    limit: int | None
 
     def __init__(self, day: dt.date, cause: ShortPenError) -> None:
         reason = str(cause).removeprefix(_prefix(cause.window))
-        super().__init__(
-            f"the server cannot answer even this single day ({reason}); "
-            "it holds more clicks than one response can carry",
-            window=(day, day),
-        )
+        if isinstance(cause, ResponseTooLargeError):
+            message = (
+                f"even this single day's response is larger than max_response_bytes={cause.limit:,} "
+                f"bytes ({cause.detail}); raise max_response_bytes to fetch it"
+            )
+        else:
+            message = (
+                f"the server cannot answer even this single day ({reason}); "
+                "it holds more clicks than one response can carry"
+            )
+        super().__init__(message, window=(day, day))
         self.day = day
+        self.limit = cause.limit if isinstance(cause, ResponseTooLargeError) else None
         self.__cause__ = cause
 
 

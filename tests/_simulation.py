@@ -14,7 +14,9 @@ from collections.abc import Callable, Generator
 
 import attrs
 
-from shortpen_api_client._engine import Attempt, Chunk, Outcome, Run, Settings, Sleep, Step
+from shortpen_api_client._body import DEFAULT_MAX_RESPONSE_BYTES
+from shortpen_api_client._client import DEFAULT_MAX_BUFFERED_BYTES
+from shortpen_api_client._engine import Attempt, Chunk, Outcome, Run, Sent, Settings, Sleep, Step, Woke
 from shortpen_api_client._retry import RetryPolicy
 from shortpen_api_client._throttle import Throttle
 from shortpen_api_client._windows import Window
@@ -22,7 +24,7 @@ from shortpen_api_client.errors import RateLimitError
 from shortpen_api_client.testing import RateLimit
 from shortpen_api_client.testing._limits import TokenBucket
 
-Protocol = Generator[Step, Outcome | None, Chunk]
+Protocol = Generator[Step, Sent, Chunk]
 
 
 @attrs.frozen(kw_only=True)
@@ -55,6 +57,8 @@ def settings(
         window_days=1,
         max_concurrency=max_concurrency,
         max_requests=None,
+        max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES,
+        max_buffered_bytes=DEFAULT_MAX_BUFFERED_BYTES,
         policy=RetryPolicy(max_retries=max_retries),
         max_requests_per_second=max_rps,
     )
@@ -100,7 +104,7 @@ class Simulation:
             windows,
             workspace_id=None,
             url_id=None,
-            clock=lambda: self.now,
+            started=self.now,
             throttle=self.throttle,
         )
         todo = iter(windows)
@@ -111,13 +115,13 @@ class Simulation:
             while len(pending) < run.concurrency and (window := next(todo, None)) is not None:
                 box: list[Chunk] = []
                 pending.append((window, box))
-                protocol = run.protocol(window)
+                protocol = run.protocol(window, self.now)
                 self._step(protocol, functools.partial(next, protocol), box, deliver)
 
         def deliver() -> None:
             while pending and pending[0][1]:
                 window, (events,) = pending.popleft()
-                run.delivered(window, events)
+                run.delivered(window, events, now=self.now)
                 delivered.append(window)
             fill()
 
@@ -148,7 +152,10 @@ class Simulation:
             deliver()
             return
         if isinstance(step, Sleep):
-            self._at(step.seconds, lambda: self._step(protocol, lambda: protocol.send(None), box, deliver))
+            self._at(
+                step.seconds,
+                lambda: self._step(protocol, lambda: protocol.send(Woke(self.now)), box, deliver),
+            )
         else:
             assert isinstance(step, Attempt)
             self._at(self.latency / 2, lambda: self._arrive(protocol, step.window, box, deliver))
@@ -159,16 +166,19 @@ class Simulation:
         retry_after = self.bucket.take(self.now)
         self.sent.append((self.now, retry_after is not None))
         delay = self.latency / 2 + (self.cold if len(self.sent) <= 3 else 0.0)
-        if retry_after is None:
-            events: list[dict[str, str]] = [{"day": window.start.isoformat()}]
-            outcome = Outcome(events=events, status=200)
-        else:
+
+        def answer() -> Outcome:  # stamped with the time it reaches the client
+            if retry_after is None:
+                events: list[dict[str, str]] = [{"day": window.start.isoformat()}]
+                return Outcome(events=events, status=200, at=self.now)
             error = RateLimitError(
                 429, "Too Many Attempts.", retry_after=float(retry_after), window=window.as_tuple()
             )
-            outcome = Outcome(error=error, status=429)
-            delay = 0.0 if self.quick_refusals else delay
-        self._at(delay, lambda: self._step(protocol, lambda: protocol.send(outcome), box, deliver))
+            return Outcome(error=error, status=429, at=self.now)
+
+        if retry_after is not None and self.quick_refusals:
+            delay = 0.0
+        self._at(delay, lambda: self._step(protocol, lambda: protocol.send(answer()), box, deliver))
 
 
 def simulate(limit: RateLimit, windows: int, **options: float | bool) -> Result:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from shortpen_api_client import (
+    APITimeoutError,
     AsyncShortPen,
     AuthenticationError,
     InvalidArgumentError,
@@ -116,9 +117,11 @@ async def test_attempt_timeout_is_a_wall_clock_bound() -> None:
     )
     loop = asyncio.get_running_loop()
     started = loop.time()
-    with pytest.raises(WindowTooLargeError, match=r"timeout=0\.05s"):
+    with pytest.raises(APITimeoutError, match=r"timeout=0\.05s") as info:
         _ = [e async for e in sp.clicks("2025-01-01", "2025-01-01")]
-    assert loop.time() - started < 1.0  # two attempts of 0.05 s, not two of 5 s
+    assert loop.time() - started < 1.0  # five attempts of 0.05 s, not five of 5 s
+    assert info.value.phase == "headers"  # nothing had arrived: retried, never called too large
+    assert len(sleeps.calls) == 4
     await sp.aclose()
 
 

@@ -696,3 +696,13 @@ def test_fake_server_settings_it_refuses_exit_2(args: list[str], needle: str) ->
     """They used to exit 1 as if an API had failed: ``ValueError: rate must be in [0, 1], got 2.0``."""
     result = shortpen("fake-server", "--port", "0", *args)
     assert_one_line_error(result, 2, needle)
+
+
+def test_max_response_bytes_is_a_connection_option(url: str, tmp_path: Path) -> None:
+    out = tmp_path / "clicks.jsonl"
+    base = ["export", "--start", "2025-01-01", "--end", "2025-01-02", "-o", str(out)]
+    refused = shortpen(*base, "--max-response-bytes", "0", env=connected(url))
+    assert_one_line_error(refused, 2, "--max-response-bytes must be an integer >= 1, got 0")
+    too_small = shortpen(*base, "--max-response-bytes", "2000", env=connected(url))
+    assert_one_line_error(too_small, 1, "WindowTooLargeError", "2025-01-01: ", "max_response_bytes=2,000")
+    assert not out.exists()

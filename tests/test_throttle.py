@@ -14,7 +14,8 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
-from shortpen_api_client._engine import Attempt, Cancelled, Outcome, Progress, Run, Sleep
+from shortpen_api_client._drive import Control
+from shortpen_api_client._engine import Attempt, Cancelled, Outcome, Progress, Run, Sleep, Woke
 from shortpen_api_client._throttle import (
     MIN_MAX_RATE,
     MIN_RATE,
@@ -285,50 +286,55 @@ def make_run(clock: Clock, throttle: Throttle | None = None, **options: object) 
         [DAY, NEXT_DAY],
         workspace_id=None,
         url_id=None,
-        clock=clock,
+        started=clock.now,
         throttle=throttle,
     )
 
 
-def ok(window: Window) -> Outcome:
+def ok(window: Window, at: float) -> Outcome:
     events: list[dict[str, str]] = [{"day": window.start.isoformat()}]
-    return Outcome(events=events, status=200)
+    return Outcome(events=events, status=200, at=at)
 
 
-def too_many(window: Window, retry_after: float | None) -> Outcome:
-    return Outcome(error=RateLimitError(429, "slow down", retry_after=retry_after, window=window.as_tuple()))
+def too_many(window: Window, retry_after: float | None, *, at: float) -> Outcome:
+    error = RateLimitError(429, "slow down", retry_after=retry_after, window=window.as_tuple())
+    return Outcome(error=error, at=at)
 
 
 def test_a_429_in_one_window_makes_the_others_wait_for_retry_after() -> None:
     clock = Clock()
     run = make_run(clock)
     succeed(run.throttle, 1, now=clock.now)
-    first, second = run.protocol(DAY), run.protocol(NEXT_DAY)
-    assert next(first) == Attempt(DAY, 1)
-    assert next(second) == Attempt(NEXT_DAY, 1)  # both sent before anything is known
-    assert first.send(too_many(DAY, retry_after=3.0)) == Sleep(3.0)  # its own backoff: Retry-After
+    first, second = run.protocol(DAY, clock.now), run.protocol(NEXT_DAY, clock.now)
+    assert next(first) == Attempt(DAY, 1, 60.0)
+    assert next(second) == Attempt(NEXT_DAY, 1, 60.0)  # both sent before anything is known
+    assert first.send(too_many(DAY, retry_after=3.0, at=clock.now)) == Sleep(
+        3.0
+    )  # its own backoff: Retry-After
     rate = rate_of(run.throttle)  # 0.7 x one success in the 3 s of Retry-After
     assert rate == pytest.approx(RATE_DECREASE / 3)
-    third = run.protocol(NEXT_DAY)  # a window starting now (say, of the next call)
+    third = run.protocol(NEXT_DAY, clock.now)  # a window starting now (say, of the next call)
     assert slept(next(third)) == pytest.approx(3.0)  # held as well: the whole client slows down
     with pytest.raises(StopIteration):
-        second.send(ok(NEXT_DAY))  # the one already in flight is not undone
+        second.send(ok(NEXT_DAY, clock.now))  # the one already in flight is not undone
     clock.now += 3.0
-    assert third.send(None) == Attempt(NEXT_DAY, 1)
-    assert slept(first.send(None)) == pytest.approx(1 / rate)  # and from now on, paced
+    assert third.send(Woke(clock.now)) == Attempt(NEXT_DAY, 1, 60.0)
+    assert slept(first.send(Woke(clock.now))) == pytest.approx(1 / rate)  # and from now on, paced
     clock.now += 1 / rate
-    assert first.send(None) == Attempt(DAY, 2)
+    assert first.send(Woke(clock.now)) == Attempt(DAY, 2, 60.0)
 
 
 def test_with_an_injected_sleep_that_does_not_move_the_clock_nothing_waits_twice() -> None:
     clock = Clock()  # never moves: as with sleep=waits.append
     run = make_run(clock)
-    protocol = run.protocol(DAY)
-    assert next(protocol) == Attempt(DAY, 1)
-    assert protocol.send(too_many(DAY, retry_after=2.0)) == Sleep(2.0)
-    assert protocol.send(None) == Attempt(DAY, 2)  # slept until the hold's end, as far as it knows
+    protocol = run.protocol(DAY, clock.now)
+    assert next(protocol) == Attempt(DAY, 1, 60.0)
+    assert protocol.send(too_many(DAY, retry_after=2.0, at=clock.now)) == Sleep(2.0)
+    assert protocol.send(Woke(clock.now)) == Attempt(
+        DAY, 2, 60.0
+    )  # slept until the hold's end, as far as it knows
     with pytest.raises(StopIteration):
-        protocol.send(ok(DAY))
+        protocol.send(ok(DAY, clock.now))
 
 
 def test_a_wait_for_the_throttle_that_would_pass_the_total_timeout_raises_at_once() -> None:
@@ -337,29 +343,31 @@ def test_a_wait_for_the_throttle_that_would_pass_the_total_timeout_raises_at_onc
     succeed(run.throttle, 1, now=clock.now)
     run.throttle.throttled(run.throttle.acquire(clock.now), clock.now, retry_after=30.0)
     with pytest.raises(APITimeoutError) as info:
-        next(run.protocol(DAY))
+        next(run.protocol(DAY, clock.now))
     assert info.value.phase == "total"
 
 
 def test_a_stopped_call_gives_up_after_a_throttle_wait() -> None:
+    """Stopping is the driver's (``Control``): a window that wakes from the throttle's wait after the
+    call stopped takes no further step."""
     clock = Clock()
     throttle = Throttle(max_concurrency=8)
     succeed(throttle, 1, now=clock.now)
     throttle.throttled(throttle.acquire(clock.now), clock.now, retry_after=5.0)
-    run = make_run(clock, throttle)
-    protocol = run.protocol(DAY)
-    assert isinstance(next(protocol), Sleep)
-    run.stopped.set()
+    control = Control(make_run(clock, throttle))
+    protocol, step = control.start(DAY, clock.now)
+    assert isinstance(step, Sleep)
+    control.stop()
     with pytest.raises(Cancelled):
-        protocol.send(None)
+        control.step(protocol, Woke(clock.now))
 
 
 def test_other_failures_leave_the_limits_alone() -> None:
     clock = Clock()
     run = make_run(clock)
-    protocol = run.protocol(DAY)
+    protocol = run.protocol(DAY, clock.now)
     next(protocol)
-    step = protocol.send(Outcome(error=ServerError(503, "down"), status=503))
+    step = protocol.send(Outcome(error=ServerError(503, "down"), status=503, at=clock.now))
     assert isinstance(step, Sleep)
     assert run.throttle.limits() == Limits(concurrency=1, rate=None)
 
@@ -369,30 +377,31 @@ def test_cuts_and_recovery_are_logged_at_info_with_the_window(caplog: pytest.Log
     clock = Clock()
     run = make_run(clock)
     succeed(run.throttle, 1, now=clock.now)
-    protocol = run.protocol(DAY)
+    protocol = run.protocol(DAY, clock.now)
     next(protocol)
-    protocol.send(too_many(DAY, retry_after=1.0))
-    (record,) = caplog.records
+    protocol.send(too_many(DAY, retry_after=1.0, at=clock.now))
+    record, retry = caplog.records
+    assert retry.getMessage().startswith("retrying 2025-01-01 in 1.00s")  # the window's own retry
     assert record.levelno == logging.INFO
     assert record.getMessage() == (
         "2025-01-01: rate limited (429): new requests wait 1.0 s; concurrency 2 -> 1 of 8, rate unlimited -> 0.7/s"
     )
     clock.now += 1.0
-    protocol.send(None)
+    protocol.send(Woke(clock.now))
     with pytest.raises(StopIteration):
-        protocol.send(ok(DAY))
+        protocol.send(ok(DAY, clock.now))
     assert caplog.records[-1].getMessage() == "rate limit easing: concurrency 2 of 8, rate 0.76/s"
 
 
 def test_progress_shows_the_current_concurrency_and_rate() -> None:
     clock = Clock()
     seen: list[Progress] = []
-    run = Run(settings(), [DAY], workspace_id=None, url_id=None, clock=clock, progress=seen.append)
+    run = Run(settings(), [DAY], workspace_id=None, url_id=None, started=clock.now, progress=seen.append)
     events: list[dict[str, str]] = [{"day": "2025-01-01"}]
-    run.delivered(DAY, events)
+    run.delivered(DAY, events, now=clock.now)
     succeed(run.throttle, 3, now=clock.now)
     run.throttle.throttled(run.throttle.acquire(clock.now), clock.now, retry_after=1.0)
-    run.delivered(DAY, events)
+    run.delivered(DAY, events, now=clock.now)
     assert [(p.concurrency, p.rate) for p in seen] == [(1, None), (2, rate_of(run.throttle))]
     assert seen[1].rate == pytest.approx(RATE_DECREASE * 3)
 

@@ -1,0 +1,67 @@
+"""Every code block of README.md runs, in order, against a fake ShortPen served on loopback
+(tests/readme_session.py says how each kind of block is run)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from shortpen_api_client.testing import FakeShortPen
+
+from .conftest import ROOT
+
+README = ROOT / "README.md"
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
+    fake = FakeShortPen(seed=11, events_per_day=12)
+    work = tmp_path_factory.mktemp("readme")
+    with fake.serve() as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SHORTPEN_", "SOURCES__"))}
+        env.update(
+            {
+                "SHORTPEN_TOKEN": fake.token,
+                "SHORTPEN_BASE_URL": url,
+                "PYTHONPATH": str(ROOT),
+                "RUNTIME__DLTHUB_TELEMETRY": "false",
+                "DLT_DATA_DIR": str(work / ".dlt-data"),
+            }
+        )
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "tests" / "readme_session.py"), str(README)],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def fenced(lang: str) -> int:
+    return len(re.findall(rf"^```{lang}\n", README.read_text(encoding="utf-8"), re.M))
+
+
+def test_every_python_and_sql_block_ran(session: list[dict[str, object]]) -> None:
+    for lang in ("python", "sql"):
+        ran = [block for block in session if block["lang"] == lang and block.get("ran")]
+        assert len(ran) == fenced(lang) > 0, lang
+
+
+def test_the_testing_examples_ran_their_tests(session: list[dict[str, object]]) -> None:
+    tests = [name for block in session for name in block.get("ran", []) if str(name).startswith("test_")]  # type: ignore[attr-defined]
+    assert len(tests) >= 2  # the sync and the async example of testing a service against the fake
+
+
+def test_the_shortpen_commands_of_the_readme_ran(session: list[dict[str, object]]) -> None:
+    commands = [c for block in session if block["lang"] == "bash" for c in block.get("ran", [])]  # type: ignore[attr-defined]
+    for verb in ("export", "sync", "load"):
+        assert any(str(c).startswith(f"shortpen {verb} ") for c in commands), verb
