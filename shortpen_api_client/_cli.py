@@ -447,8 +447,13 @@ class _Counted:
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True, help="File format."
 )
+@click.option(
+    "--verify", is_flag=True, help="Hash every kept day's file in full (default: size, ends and footer)."
+)
 @connection_options
-def sync(output_dir: str, start: str, end: str | None, lookback_days: int, fmt: str, **options: Any) -> None:
+def sync(
+    output_dir: str, start: str, end: str | None, lookback_days: int, fmt: str, verify: bool, **options: Any
+) -> None:
     """Keep a day-partitioned dataset (date=YYYY-MM-DD/) up to date; rerun to resume."""
     if output_dir == "-":  # export's stdout; here it would be a folder named "-"
         fail(
@@ -465,6 +470,7 @@ def sync(output_dir: str, start: str, end: str | None, lookback_days: int, fmt: 
                 format=fmt,
                 workspace_id=options["workspace_id"],
                 url_id=options["url_id"],
+                verify=verify,
             )
     if not options["quiet"]:
         events = plural(report.events, "event")

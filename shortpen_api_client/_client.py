@@ -231,6 +231,7 @@ class _BaseClient(Generic[H]):
         format: str,
         workspace_id: int | None,
         url_id: int | None,
+        verify: bool = False,
     ) -> tuple[SyncJob, Run]:
         """Validate a sync's arguments and plan the days it must fetch (before any request)."""
         workspace_id = check_id(workspace_id, "workspace_id")
@@ -244,6 +245,7 @@ class _BaseClient(Generic[H]):
             format=format,
             window_days=self._settings.window_days,
             source=source,
+            verify=verify,
         )
         try:
             run = Run(
@@ -502,13 +504,15 @@ class ShortPen(_BaseClient[httpx.Client]):
         format: str = "parquet",
         workspace_id: int | None = None,
         url_id: int | None = None,
+        verify: bool = False,
     ) -> SyncReport:
         """Keep ``output_dir/date=YYYY-MM-DD/part-0.<format>`` up to date for [start, end].
 
         Days already complete are skipped, except the last ``lookback_days`` (late clicks), which
         are fetched again and replaced. ``end`` defaults to yesterday (UTC). A sync that was killed
-        resumes where it stopped: rerun it."""
-        job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id)
+        resumes where it stopped: rerun it. A day's file is checked by its size and a cheap check
+        (first and last 64 KiB, Parquet footer); ``verify=True`` hashes every kept file in full."""
+        job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id, verify)
         with job:  # holds the folder's lock; compacts the journal at the end
             started = time.perf_counter()
             job.prepare()
@@ -882,11 +886,12 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         format: str = "parquet",
         workspace_id: int | None = None,
         url_id: int | None = None,
+        verify: bool = False,
     ) -> SyncReport:
         """Like ``ShortPen.sync``; files are written in a worker thread, off the event loop."""
-        # In a thread too: planning takes the folder's lock and hashes the days it keeps.
+        # In a thread too: planning takes the folder's lock and checks the days it keeps.
         job, run = await asyncio.to_thread(
-            self._sync_job, start, end, output_dir, lookback_days, format, workspace_id, url_id
+            self._sync_job, start, end, output_dir, lookback_days, format, workspace_id, url_id, verify
         )
         try:  # the folder's lock is held until job.finish, which compacts the journal
             started = time.perf_counter()

@@ -21,26 +21,32 @@ The lock is the kernel's: it goes with the process, however the process ends.
 The records are not trusted blindly. A day is complete only when its file is where the day says it
 is (``date=<day>/part-0.<format>``: the path is derived from the day, never read from the records, and
 neither the day's directory nor its file may be a symlink, so nothing outside the folder is read),
-is a regular file, and has the recorded size and SHA-256. Anything else (a file zeroed or edited in
-place, another day's file, a record whose ``path`` is not the derived one) is not complete, and is
-fetched again. Hashing costs a read of each day kept: measured with a warm page cache, about
-1.7 s per GB, so 0.9 s for a year of 100k-click days in Parquet (1.5 MB a day), about 20 s in JSONL.
+is a regular file, has the recorded size, and passes :func:`._dayfile.file_matches`: by default a
+cheap check (the SHA-256 of its first and last 64 KiB; for Parquet also the footer's row count),
+with ``verify=True`` its full SHA-256. Anything else (a file zeroed or rewritten in place, another
+day's file, a record whose ``path`` is not the derived one) is not complete, and is fetched again.
 
-Crash safety, in order (each step durable before the next starts):
+Crash safety, in order (each step durable before the next starts; :mod:`._daywriter`):
 
-1. each day of a window: its file written atomically (``_export``: temporary file, fsync,
-   ``os.replace``, fsync of the day's directory); the days of a window are written concurrently,
-   and all of them have finished before step 2;
-2. the window's records: one append to the journal, fsync'd (when the journal is created, the
+1. each day of a window: its file written to a temporary file beside it (``_export.AtomicFile``);
+   the days of a window are written concurrently, and all of them have finished before the next
+   step. A sync stages its windows' days and records them in batches (a batch is due at 512 days or
+   a second after the last one, and the rest when the sync ends, failed or not);
+2. the batch made durable. Where ``syncfs`` can be trusted (Linux 5.8+, :mod:`._durable`):
+   ``syncfs`` (every file's data), then every ``os.replace`` onto its ``date=<day>/part-0.<format>``,
+   then ``syncfs`` again (the renames and the new ``date=`` directories): two waits on the disk per
+   batch. Elsewhere each day was already made durable one by one in step 1: fsync, ``os.replace``,
+   fsync of the day's directory (and of the dataset folder when the day's directory is new);
+3. the batch's records: one append to the journal, fsync'd (when the journal is created, the
    folder is fsync'd too);
-3. when the sync ends: the manifest, rewritten atomically with every record (temporary file, fsync,
+4. when the sync ends: the manifest, rewritten atomically with every record (temporary file, fsync,
    ``os.replace``, fsync of the folder), then the journal removed (fsync of the folder); see
    :mod:`._manifest`.
 
-A process killed anywhere in between leaves a file the
-records do not know (or know with another hash), or a journal with a torn last line, which is
-ignored: that day is not complete, so the next :meth:`Dataset.plan` fetches it again and the new file
-replaces it. A day's file always holds one complete fetch of that day, so a rerun never duplicates or
+So a day is in the journal only once its file's data and its name are on disk. A process killed
+anywhere in between leaves a temporary file (swept by the next sync), a file the records do not
+know (or know with another hash), or a journal with a torn last line, which is ignored: that day is
+not complete, so the next :meth:`Dataset.plan` fetches it again and the new file replaces it. A day's file always holds one complete fetch of that day, so a rerun never duplicates or
 loses an event.
 
 The columns are those of the schema the dataset is opened with (the spec's, ``_schema.EVENT``); the
@@ -55,30 +61,21 @@ to readers too.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import re
 import stat
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
 from ._dataset_schema import CURRENT, DatasetSchema, check_resume
-from ._export import (
-    Event,
-    import_pyarrow,
-    open_writer,
-    remove_stale_temps,
-    resolve_format,
-    write_bytes_atomically,
-)
+from ._dayfile import file_matches
+from ._daywriter import DayWriter, relative_path, split_by_day, utc_offsets
+from ._export import Event, import_pyarrow, remove_stale_temps, resolve_format
 from ._lock import FolderLock
 from ._manifest import JOURNAL_NAME, MANIFEST_NAME, DayRecord, Manifest, ManifestError
-from ._schema import TIMESTAMP
 from .errors import InvalidArgumentError
 
 __all__ = [
@@ -92,10 +89,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("shortpen_api_client")
-
-DAY_WRITERS: Final = 8
-"""Days of a window written at once, each in a thread. Their fsyncs overlap (the filesystem commits
-them together): 8 writers made a window of empty days about 5 times faster than one day at a time."""
 
 
 class Dataset:
@@ -135,8 +128,7 @@ class Dataset:
                 value=output_dir,
             )
         self.lock: Final = FolderLock(self.path)
-        self._writers: ThreadPoolExecutor | None = None
-        self._empty_file: tuple[bytes, str] | None = None  # an empty day's file and its SHA-256
+        self._days = DayWriter(self.path, self.format)
         if lock:
             try:
                 self.path.mkdir(parents=True, exist_ok=True)
@@ -171,33 +163,34 @@ class Dataset:
         return self.path / self._relative_path(day)
 
     def _relative_path(self, day: date) -> str:
-        return f"date={day.isoformat()}/part-0.{self.format}"
+        return relative_path(day, self.format)
 
     @property
     def records(self) -> dict[date, DayRecord]:
         """The recorded days, in date order (a copy)."""
         return dict(sorted(self._manifest.records.items()))
 
-    def is_complete(self, day: date) -> bool:
+    def is_complete(self, day: date, *, verify: bool = False) -> bool:
         """Whether ``day``'s file is the one recorded: at the derived path, a regular file (no symlink
-        on the way), with the recorded size and SHA-256."""
+        on the way), with the recorded size, and its sample SHA-256 and Parquet footer (or, with
+        ``verify``, its full SHA-256) as recorded (:func:`._dayfile.file_matches`)."""
         record = self._manifest.records.get(day)
-        if record is None or record.sha256 is None or record.path != self._relative_path(day):
+        if record is None or record.path != self._relative_path(day):
             return False
-        return _file_matches(self.day_path(day), size=record.bytes, sha256=record.sha256)
+        return file_matches(self.day_path(day), record, format=self.format, verify=verify)
 
-    def complete_days(self) -> set[date]:
+    def complete_days(self, *, verify: bool = False) -> set[date]:
         """The recorded days whose file is the one recorded (see :meth:`is_complete`)."""
-        return {day for day in self._manifest.records if self.is_complete(day)}
+        return {day for day in self._manifest.records if self.is_complete(day, verify=verify)}
 
-    def plan(self, start: date, end: date, *, lookback_days: int) -> list[date]:
+    def plan(self, start: date, end: date, *, lookback_days: int, verify: bool = False) -> list[date]:
         """The days of [start, end] a sync must (re)fetch, in ascending order.
 
         A day is fetched when it is not complete (never fetched, file missing or not the one
         recorded), when it is one of the last ``lookback_days`` days of the range, or when its last
         fetch was less than ``lookback_days`` days after the day ended (so a day fetched while clicks
         could still arrive is refetched by a later run, even one that skipped some days). Only the
-        days it would skip are checked (hashed).
+        days it would skip are checked (:meth:`is_complete`; hashed in full with ``verify``).
         """
         if start > end:
             raise InvalidArgumentError(f"start {start} is after end {end}", argument="start", value=start)
@@ -218,7 +211,7 @@ class Dataset:
                 record is None
                 or day > lookback_after
                 or record.fetched_at < record.day_end() + settle
-                or not self.is_complete(day)
+                or not self.is_complete(day, verify=verify)
             ):
                 days.append(day)
             day += timedelta(days=1)
@@ -246,55 +239,37 @@ class Dataset:
         fetched_at: datetime,
         client_version: str,
         spec_sha256: str,
+        defer: bool = False,
     ) -> list[DayRecord]:
         """Replace each day's file with its events (all of that day), then record them all as complete
-        with one journal append (a sync calls this once per window, not once per day). The days are
-        written concurrently (up to :data:`DAY_WRITERS`), and all of them are done before the append.
+        with one journal append. The days are written concurrently, and all of them are done before
+        anything is recorded (:class:`._daywriter.DayWriter`).
+
+        With ``defer`` (a sync, once per window), the days are recorded by a later :meth:`flush`, which
+        makes many windows' days durable together: this call flushes when the staged days are due (a
+        batch of 512 days, or a second since the last flush), and :meth:`close` flushes the rest.
 
         Every event's ``created_at`` must be on its day (local date, as the server sent it); the
         offsets seen are recorded. ``fetched_at`` must be timezone-aware.
         """
         if fetched_at.tzinfo is None:
             raise ValueError("fetched_at must be timezone-aware")
-        for day, events in days.items():
-            _check_one_day(events, day)
-        fetched_at = fetched_at.astimezone(UTC)
-
-        def write(day: date, events: Sequence[Event]) -> DayRecord:
-            target = self.day_path(day)
-            _day_directory(target.parent)
-            empty = self._empty_file
-            if not events and empty is not None:  # every empty day's file is the same bytes
-                write_bytes_atomically(target, empty[0])
-                count, size, sha256 = 0, len(empty[0]), empty[1]
-            else:
-                with open_writer(target, self.format, fields=self.schema.fields) as writer:
-                    writer.write_batch(events)
-                count, size, sha256 = writer.events, writer.bytes, _sha256(target)
-                if not events:
-                    self._empty_file = (target.read_bytes(), sha256)
-            return DayRecord(
-                day=day,
-                path=self._relative_path(day),
-                events=count,
-                bytes=size,
-                sha256=sha256,
-                fetched_at=fetched_at,
-                utc_offsets=utc_offsets(events),
-                client_version=client_version,
-                spec_sha256=spec_sha256,
-            )
-
-        if len(days) == 1:
-            records = [write(day, events) for day, events in days.items()]
-        else:
-            if self._writers is None:
-                self._writers = ThreadPoolExecutor(DAY_WRITERS, thread_name_prefix="shortpen-dataset")
-            futures = [self._writers.submit(write, day, events) for day, events in days.items()]
-            wait(futures)  # every day finished (written or failed) before anything is recorded or raised
-            records = [future.result() for future in futures]
-        self._manifest.append(records)
+        records = self._days.stage(
+            days,
+            fields=self.schema.fields,
+            fetched_at=fetched_at.astimezone(UTC),
+            client_version=client_version,
+            spec_sha256=spec_sha256,
+        )
+        if not defer or self._days.due:
+            self.flush()
         return records
+
+    def flush(self) -> None:
+        """Record the staged days: once their files are durable, one journal append (fsync'd)."""
+        records = self._days.publish()
+        if records:
+            self._manifest.append(records)
 
     def compact(self) -> None:
         """Fold the journal into the manifest (one atomic rewrite), if there is a journal."""
@@ -302,11 +277,14 @@ class Dataset:
             self._manifest.compact()
 
     def close(self) -> None:
-        """Compact the journal and release the writer's lock (if this object holds it)."""
+        """Record the staged days, stop the day writers, compact the journal and release the writer's
+        lock (if this object holds it), in that order; the writers are stopped and the lock released
+        whatever fails."""
         try:
-            if self._writers is not None:
-                self._writers.shutdown()  # no day is being written once the lock is released
-                self._writers = None
+            try:
+                self.flush()
+            finally:
+                self._days.shutdown()  # no day is being written once the lock is released
             self.compact()
         finally:
             self.lock.release_lock()
@@ -322,116 +300,15 @@ class Dataset:
     def remove_stale_temps(self) -> list[Path]:
         """Delete the temporary files writers killed mid-write (``kill -9``) left in the dataset.
 
-        A sync calls it when it starts, holding the folder's lock (so no other writer's file is
-        there). Dataset readers skip these files anyway, but they take space.
+        A sync calls it when it starts, holding the folder's lock: so every temporary file of this
+        host is a dead writer's, and another host's is removed once untouched for an hour (the lock
+        keeps other hosts out only if the filesystem shares locks between hosts; see
+        :func:`._export.remove_stale_temps`). A ``date=`` entry that is not a directory (a symlink)
+        is not looked into. Dataset readers skip these files anyway, but they take space.
         """
-        removed = remove_stale_temps(self.manifest_path, any_owner=True)
+        removed = remove_stale_temps(self.manifest_path, folder_locked=True)
         if self.path.is_dir():
             for day_dir in sorted(self.path.glob("date=*")):
-                removed += remove_stale_temps(day_dir / f"part-0.{self.format}", any_owner=True)
+                if stat.S_ISDIR(os.lstat(day_dir).st_mode):  # a symlinked day is never walked into
+                    removed += remove_stale_temps(day_dir / f"part-0.{self.format}", folder_locked=True)
         return removed
-
-
-def _day_directory(directory: Path) -> None:
-    """Create a day's directory, or check that it is one (a symlink is refused: never followed)."""
-    try:
-        mode = os.lstat(directory).st_mode
-    except FileNotFoundError:
-        directory.mkdir(parents=True, exist_ok=True)
-        return
-    if not stat.S_ISDIR(mode):
-        raise InvalidArgumentError(
-            f"cannot write the dataset day {str(directory)!r}: it is not a directory "
-            "(a symlink is never followed); remove it"
-        )
-
-
-def _open_regular(path: Path) -> int | None:
-    """A read-only descriptor on ``path`` if its directory and itself are no symlinks and it is a
-    regular file; None otherwise (missing, a symlink, a FIFO: never blocks, never follows)."""
-    try:
-        if not stat.S_ISDIR(os.lstat(path.parent).st_mode):
-            return None
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
-    except OSError:
-        return None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return None
-    return fd
-
-
-def _file_matches(path: Path, *, size: int, sha256: str) -> bool:
-    fd = _open_regular(path)
-    if fd is None:
-        return False
-    with os.fdopen(fd, "rb") as file:
-        if os.fstat(file.fileno()).st_size != size:
-            return False
-        return hashlib.file_digest(file, "sha256").hexdigest() == sha256
-
-
-def _sha256(path: Path) -> str:
-    fd = _open_regular(path)
-    if fd is None:  # pragma: no cover - the file was just written, under the folder's lock
-        raise InvalidArgumentError(f"the dataset file {str(path)!r} vanished while it was being recorded")
-    with os.fdopen(fd, "rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
-
-
-def split_by_day(events: Iterable[Event], days: Iterable[date]) -> dict[date, list[Event]]:
-    """Group a window's events by local day (``created_at[:10]``, already in the account's timezone).
-
-    Returns an entry, possibly empty, for every one of ``days``, in the order given. An event on a day
-    outside ``days`` is a server bug: ``ValueError`` naming the event and its date.
-    """
-    by_key: dict[str, list[Event]] = {day.isoformat(): [] for day in days}
-    result = {date.fromisoformat(key): group for key, group in by_key.items()}
-    for event in events:
-        created_at = event.get(TIMESTAMP)
-        key = created_at[:10] if isinstance(created_at, str) else None
-        group = by_key.get(key) if key is not None else None
-        if group is None:
-            window = f"{min(result)}..{max(result)}" if result else "an empty window"
-            raise ValueError(
-                f"event {event.get('id')!r} has created_at {created_at!r}, outside the window {window}"
-            )
-        group.append(event)
-    return result
-
-
-def _check_one_day(events: Sequence[Event], day: date) -> None:
-    key = day.isoformat()
-    for event in events:
-        created_at = event.get(TIMESTAMP)
-        if not isinstance(created_at, str) or created_at[:10] != key:
-            raise ValueError(f"event {event.get('id')!r} has created_at {created_at!r}, not on {key}")
-
-
-_OFFSET: Final = re.compile(r"[+-]\d\d:\d\d")
-
-
-def utc_offsets(events: Sequence[Event]) -> tuple[str, ...]:
-    """The distinct UTC offsets of the events' ``created_at``, as ``+HH:MM``, sorted; ``()`` if none.
-
-    Fast path: the usual form ends in ``+HH:MM``, so only distinct 6-character tails are looked at.
-    """
-    tails = {event[TIMESTAMP][-6:] for event in events}
-    if all(_OFFSET.fullmatch(tail) for tail in tails):
-        return tuple(sorted(tails))
-    offsets = set()
-    for event in events:
-        offset = datetime.fromisoformat(event[TIMESTAMP]).utcoffset()
-        if offset is None:
-            raise ValueError(f"event {event.get('id')!r}: created_at {event['created_at']!r} has no offset")
-        offsets.add(_format_offset(offset))
-    return tuple(sorted(offsets))
-
-
-def _format_offset(offset: timedelta) -> str:
-    sign = "-" if offset < timedelta(0) else "+"
-    minutes = abs(offset) // timedelta(minutes=1)
-    seconds = (abs(offset) - timedelta(minutes=minutes)).seconds
-    text = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-    return f"{text}:{seconds:02d}" if seconds else text

@@ -9,13 +9,15 @@
     writer.events, writer.bytes
 
 Everything is written to a temporary file beside ``output`` (same directory, so the final rename
-never crosses a filesystem), named ``.<output name>.<writer's PID>.<random hex>.tmp``. On success it is
+never crosses a filesystem), named ``.<output name>.<host>-<writer's PID>.<random hex>.tmp`` (``<host>``:
+:func:`host_id`). On success it is
 fsync'd and ``os.replace``'d onto ``output`` (then the directory is fsync'd); on an exception or
 ``abort()`` it is removed and an existing ``output`` is left untouched. The leading ``.`` keeps the
 temporary file out of dataset readers (Spark, DuckDB, pyarrow skip hidden files; its ``.tmp`` suffix
 matches no data glob). A process killed without a chance to clean up (``kill -9``; SIGTERM too, unless
 the program turns it into an exception as the ``shortpen`` command does) leaves its temporary file:
-:func:`remove_stale_temps` removes those whose PID is no longer a running process.
+:func:`remove_stale_temps` removes those of this host whose PID is no longer a running process
+(another host's, or a container's with its own PID namespace, never: its PID means nothing here).
 
 What ``output`` may be: a new file, or an existing regular file, which is replaced. Anything else is
 refused with ``InvalidArgumentError`` before any file is created, and checked again just before the
@@ -47,11 +49,15 @@ schema and no rows.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import io
 import os
 import re
 import secrets
+import socket
 import stat
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -314,8 +320,27 @@ class EventWriter:
             raise
         self._state = "committed"
 
+    def finish(self, *, fsync: bool = True) -> AtomicFile:
+        """Finish and close the temporary file (fsync'd unless ``fsync=False``) without renaming it:
+        the caller publishes the returned :class:`AtomicFile` (or aborts it) once it is durable, as a
+        dataset does for a batch of days made durable together (:mod:`._durable`). Files only."""
+        temp = self._temp
+        if self._state != "open" or not isinstance(temp, AtomicFile):
+            raise RuntimeError(f"this writer is {self._state}, to {'a file' if self.path else 'a stream'}")
+        try:
+            self._sink.finish()
+            self._size = temp.close(fsync=fsync)
+        except BaseException:
+            self.abort()
+            raise
+        self._state = "finished"
+        return temp
+
     def abort(self) -> None:
         """Drop the temporary file; the output (if any) stays as it was. Safe to call twice."""
+        if self._state == "finished":
+            self._state = "aborted"
+            self._temp.abort()
         if self._state != "open":
             return
         self._state = "aborted"
@@ -443,8 +468,26 @@ class _Stream:
 _TEMP_SUFFIX: Final = ".tmp"
 
 
+FOREIGN_STALE_SECONDS: Final = 3600.0
+"""How long another host's temporary file must have been left untouched before a sync holding its
+folder's lock removes it (see :func:`remove_stale_temps`). A writer appends to its file as it goes, a
+day's file is written in seconds, so an hour without a change is a writer that is gone."""
+
+
 def _temp_name(target: Path) -> str:
-    return f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+    return f".{target.name}.{host_id()}-{os.getpid()}.{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+
+
+@functools.cache
+def host_id() -> str:
+    """8 hex digits naming where this process's PIDs mean something: a hash of the host name, the
+    boot (Linux's ``boot_id``) and the PID namespace (a container's own), those that exist here."""
+    parts = [socket.gethostname()]
+    with contextlib.suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+    with contextlib.suppress(OSError):
+        parts.append(str(Path("/proc/self/ns/pid").stat().st_ino))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:8]
 
 
 def existing_output(target: Path) -> os.stat_result | None:
@@ -502,14 +545,25 @@ class AtomicFile:
 
     def commit(self) -> int:
         """Flush, fsync, rename onto the target, fsync the directory; return the file's size."""
+        size = self.close()
+        self.publish()
+        return size
+
+    def close(self, *, fsync: bool = True) -> int:
+        """Flush and close the temporary file, fsync'd first unless ``fsync=False``; its size."""
         self.file.flush()
-        os.fsync(self.file.fileno())
+        if fsync:
+            os.fsync(self.file.fileno())
         self.file.close()
-        size = self.temp.stat().st_size
+        return self.temp.stat().st_size
+
+    def publish(self, *, fsync: bool = True) -> None:
+        """Rename the closed temporary file onto the target, then fsync the directory unless
+        ``fsync=False`` (the caller then makes the rename durable, see :mod:`._durable`)."""
         existing_output(self.target)  # still nothing but a regular file there (or nothing)
         self.temp.replace(self.target)  # os.replace: atomic, overwrites
-        fsync_directory(self.target.parent)
-        return size
+        if fsync:
+            fsync_directory(self.target.parent)
 
     def abort(self) -> None:
         try:
@@ -556,28 +610,47 @@ def write_bytes_atomically(target: Path, data: bytes) -> None:
         raise
 
 
-def remove_stale_temps(target: Path, *, any_owner: bool = False) -> list[Path]:
+def remove_stale_temps(target: Path, *, folder_locked: bool = False) -> list[Path]:
     """Delete temporary files left beside ``target`` by writers that were killed (``kill -9``).
 
-    By default only those whose writer is gone: the PID in the name is not a running process (on
-    this host; a PID reused since by another process keeps its file, which is safe). With
-    ``any_owner``, every temporary file of ours, this client's older names without a PID included:
-    only for a folder whose writer's lock the caller holds (the dataset), where no other writer is.
-    Never on Windows by PID (it cannot probe a process without signalling it): ``any_owner`` only.
+    By default only this host's whose writer is gone: the name's host is :func:`host_id` and its PID
+    is not a running process (a PID reused since by another process keeps its file, which is safe).
+    Another host's file is never touched: a writer on another machine or container sharing the folder
+    may be writing it, and its PID cannot be checked from here; nor is a name without a host (this
+    client's older names), whose writer's host is unknown. Never by PID on Windows (it cannot probe
+    a process without signalling it).
+
+    With ``folder_locked`` (the dataset's sweep, under its writer's lock): every file of this host,
+    whatever its PID (no other writer of ours is here), and another host's or an unknown host's once
+    untouched for :data:`FOREIGN_STALE_SECONDS`. The lock keeps other hosts out only where the
+    filesystem's locks are shared between hosts (``flock`` over NFS is; some network mounts are not),
+    hence the wait.
     """
     prefix = re.escape(f".{target.name}.")
-    pattern = re.compile(prefix + r"(?:(\d+)\.)?[0-9a-f]{12}" + re.escape(_TEMP_SUFFIX))
+    pattern = re.compile(prefix + r"(?:([0-9a-f]{8})-(\d+)\.|(\d+)\.)?[0-9a-f]{12}" + re.escape(_TEMP_SUFFIX))
+    here = host_id()
     removed = []
     if target.parent.is_dir():
         for entry in sorted(target.parent.iterdir()):
             match = pattern.fullmatch(entry.name)
             if match is None:
                 continue
-            pid = match.group(1)
-            if any_owner or (pid is not None and not _is_running(int(pid))):
+            host, pid = match.group(1), match.group(2)
+            if host == here:
+                stale = folder_locked or not _is_running(int(pid))
+            else:
+                stale = folder_locked and _untouched_for(entry, FOREIGN_STALE_SECONDS)
+            if stale:
                 entry.unlink(missing_ok=True)
                 removed.append(entry)
     return removed
+
+
+def _untouched_for(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - os.lstat(path).st_mtime >= seconds
+    except FileNotFoundError:
+        return False
 
 
 def _is_running(pid: int) -> bool:

@@ -147,6 +147,7 @@ class SyncJob:
         window_days: int,
         source: dict[str, Any],
         schema: DatasetSchema = CURRENT,
+        verify: bool = False,
     ) -> None:
         self.start = parse_date(start, "start")
         self.end = yesterday_utc() if end is None else parse_date(end, "end")
@@ -156,11 +157,17 @@ class SyncJob:
                 f"start ({self.start}) is after end ({self.end}){hint}", argument="start", value=start
             )
         self.lookback_days = check_int(lookback_days, "lookback_days", minimum=0, maximum=MAX_LOOKBACK_DAYS)
+        if not isinstance(verify, bool):
+            raise InvalidArgumentError(
+                f"verify must be True or False, got {verify!r}", argument="verify", value=verify
+            )
         # The folder's lock first (DatasetLockedError if another sync holds it), then the records
         # (DatasetSchemaError if the files there cannot go on with ``schema``'s columns).
         self.dataset = Dataset(output_dir, format=format, source=source, lock=True, schema=schema)
         try:
-            self.days = self.dataset.plan(self.start, self.end, lookback_days=self.lookback_days)
+            self.days = self.dataset.plan(
+                self.start, self.end, lookback_days=self.lookback_days, verify=verify
+            )
             self.windows = windows_for_days(self.days, window_days)
         except BaseException:
             self.dataset.lock.release_lock()
@@ -180,17 +187,17 @@ class SyncJob:
             ) from None
 
     def finish(self, error: BaseException | None = None) -> None:
-        """Fold the journal into the manifest and release the folder's lock; idempotent. After a
-        failure (``error``), a journal that cannot be folded now is left to be replayed next time."""
+        """Record the days written and not yet recorded, shut the day writers down, fold the journal
+        into the manifest and release the folder's lock, whatever happened (idempotent). After a
+        failure (``error``), the days already written are still recorded (each holds one complete
+        fetch), and a journal that cannot be folded now is left to be replayed next time."""
         if error is None:
             self.dataset.close()
             return
         try:
-            self.dataset.compact()
+            self.dataset.close()  # the day writers are shut down and the lock released in any case
         except OSError as failure:
             logger.warning("could not compact the dataset journal in %s: %s", self.dataset.path, failure)
-        finally:
-            self.dataset.lock.release_lock()
 
     def __enter__(self) -> SyncJob:
         return self
@@ -199,12 +206,14 @@ class SyncJob:
         self.finish(exc)
 
     def write(self, window: Window, events: list[dict[str, object]]) -> None:
-        """Write each day of a delivered window (its events split by their local date)."""
+        """Write each day of a delivered window (its events split by their local date); the days are
+        recorded with the next flush (a batch of windows, at most a second apart, or the end)."""
         records = self.dataset.write_days(
             split_by_day(events, window.each_day()),
             fetched_at=dt.datetime.now(dt.UTC),
             client_version=__version__,
             spec_sha256=self.dataset.schema.spec_sha256,
+            defer=True,
         )
         self.bytes += sum(record.bytes for record in records)
 

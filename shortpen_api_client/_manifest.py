@@ -19,6 +19,10 @@ Compaction writes the new manifest atomically (temporary file, fsync, ``os.repla
 folder) and only then removes the journal (and fsyncs the folder): killed in between, the journal's
 records are replayed onto a manifest that already holds them, which changes nothing.
 
+Neither file is read or written through a symlink (``O_NOFOLLOW``; the manifest is replaced by
+:func:`._export.write_bytes_atomically`, which refuses one): a symlink, a device or a FIFO at either
+name is a :class:`ManifestError` when the dataset is opened, before a sync sends any request.
+
 Both also record the event schema the files are written with (``schema``: the spec's version and
 sha256 and the event fields, :mod:`._dataset_schema`); the journal's header holds the schema of
 the run that wrote it, and replaces the manifest's when it is replayed. A manifest without one
@@ -30,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -74,6 +79,9 @@ class DayRecord:
     """The account's UTC offsets seen in the day's ``created_at`` values (two on a DST change day)."""
     client_version: str
     spec_sha256: str
+    sample_sha256: str | None = None
+    """The SHA-256 of the file's first and last 64 KiB (:mod:`._dayfile`), checked on resume instead
+    of the whole file; None in a record written before it existed."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +93,7 @@ class DayRecord:
             "utc_offsets": list(self.utc_offsets),
             "client_version": self.client_version,
             "spec_sha256": self.spec_sha256,
+            **({"sample_sha256": self.sample_sha256} if self.sample_sha256 is not None else {}),
         }
 
     @classmethod
@@ -98,11 +107,11 @@ class DayRecord:
         offsets = _typed(value, "utc_offsets", list)
         if not all(isinstance(offset, str) for offset in offsets):
             raise TypeError(f"entry for {day}: utc_offsets must be strings")
-        sha256 = None
+        sha256 = sample_sha256 = None
         if version >= 2 and value.get("sha256") is not None:  # null: a version 1 day carried over
-            sha256 = _typed(value, "sha256", str)
-            if not _SHA256.fullmatch(sha256):
-                raise ValueError(f"entry for {day}: sha256 is not 64 hex digits")
+            sha256 = _hex_digest(day, value, "sha256")
+            if value.get("sample_sha256") is not None:
+                sample_sha256 = _hex_digest(day, value, "sample_sha256")
         return cls(
             day=date.fromisoformat(day),
             path=_typed(value, "path", str),
@@ -113,6 +122,7 @@ class DayRecord:
             utc_offsets=tuple(offsets),
             client_version=_typed(value, "client_version", str),
             spec_sha256=_typed(value, "spec_sha256", str),
+            sample_sha256=sample_sha256,
         )
 
     def day_end(self) -> datetime:
@@ -129,6 +139,13 @@ def _typed(mapping: dict[str, Any], key: str, kind: type[T]) -> T:
     if not isinstance(value, kind) or isinstance(value, bool):
         raise TypeError(f"{key!r} must be a {kind.__name__}, not {value!r}")
     return value
+
+
+def _hex_digest(day: str, mapping: dict[str, Any], key: str) -> str:
+    digest = _typed(mapping, key, str)
+    if not _SHA256.fullmatch(digest):
+        raise ValueError(f"entry for {day}: {key} is not 64 hex digits")
+    return digest
 
 
 def _parse_offset(offset: str) -> timezone:
@@ -161,18 +178,20 @@ class Manifest:
         lines = [_journal_line(record) for record in records]
         if not self._journal_started:
             # A journal left by a killed run may end in a torn line: fold it away, start a new one.
-            if self.journal_path.exists():
+            if os.path.lexists(self.journal_path):
                 self.compact()
             header = {"journal_version": MANIFEST_VERSION, "format": self.format, "source": self.source}
             if self.schema is not None:
                 header["schema"] = self.schema.to_json()
             lines.insert(0, json.dumps(header) + "\n")
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | getattr(os, "O_BINARY", 0)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | _NOFOLLOW
         else:
-            flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0)
+            flags = os.O_WRONLY | os.O_APPEND | _NOFOLLOW
         fd = os.open(self.journal_path, flags, 0o666)
         try:
-            os.write(fd, "".join(lines).encode())  # one write: a crash tears at most the last line
+            data = memoryview("".join(lines).encode())  # one write: a crash tears at most the last line
+            while data:  # (a write to a regular file is whole unless interrupted: then go on)
+                data = data[os.write(fd, data) :]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -201,16 +220,16 @@ class Manifest:
 
     @property
     def has_journal(self) -> bool:
-        return self._journal_started or self.journal_path.exists()
+        return self._journal_started or os.path.lexists(self.journal_path)
 
     def _load_manifest(self) -> None:
         name = str(self.path)
         try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return
+            raw = read_own_file(self.path)
         except OSError as exc:
             raise ManifestError(f"cannot read the dataset manifest {name}: {exc}") from exc
+        if raw is None:
+            return
         try:
             manifest = json.loads(raw)
             if not isinstance(manifest, dict):
@@ -241,11 +260,11 @@ class Manifest:
     def _load_journal(self) -> None:
         name = str(self.journal_path)
         try:
-            raw = self.journal_path.read_bytes()
-        except FileNotFoundError:
-            return
+            raw = read_own_file(self.journal_path)
         except OSError as exc:
             raise ManifestError(f"cannot read the dataset journal {name}: {exc}") from exc
+        if raw is None:
+            return
         lines = raw.split(b"\n")[:-1]  # the last piece has no newline: empty, or torn by a crash
         if not lines:
             return
@@ -287,6 +306,26 @@ class Manifest:
                 argument="output_dir",
                 value=self.folder,
             )
+
+
+_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+
+
+def read_own_file(path: Path) -> bytes | None:
+    """The bytes of one of the dataset's own files; None if there is none. Never through a symlink
+    (``O_NOFOLLOW``) nor from a device or FIFO (opened without blocking, then checked): ``OSError``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if path.is_symlink():  # ELOOP on Linux, EMLINK on FreeBSD: say what it is
+            raise OSError(exc.errno, "it is a symbolic link (never followed); remove it") from exc
+        raise
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("it is not a regular file (a device, FIFO or directory); remove it")
+        return file.read()
 
 
 def _schema(document: dict[str, Any]) -> DatasetSchema | None:

@@ -4,10 +4,12 @@ and which temporary files a later export removes."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,11 +17,13 @@ import httpx
 import pytest
 
 from shortpen_api_client import InvalidArgumentError, ShortPen
-from shortpen_api_client._export import open_writer, remove_stale_temps
+from shortpen_api_client import _export as export_module
+from shortpen_api_client._export import FOREIGN_STALE_SECONDS, host_id, open_writer, remove_stale_temps
 from shortpen_api_client.testing import FakeShortPen
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX files: FIFOs, symlinks, modes, owners")
 
+OTHER_HOST = "0000beef"  # the host id of a machine that is not this one
 EVENT = {"id": 1, "workspace_id": 24, "organization_id": 3, "url_id": 501, "domain": "d", "created_at": "x"}
 
 
@@ -178,34 +182,79 @@ def dead_pid() -> int:
     return child.pid
 
 
-def test_temporary_names_carry_the_writers_pid(tmp_path: Path) -> None:
+def test_temporary_names_carry_the_host_and_the_writers_pid(tmp_path: Path) -> None:
     writer = open_writer(tmp_path / "out.jsonl")
     (temp,) = [p.name for p in tmp_path.iterdir()]
     writer.abort()
-    assert temp.startswith(f".out.jsonl.{os.getpid()}.")
+    assert re.fullmatch(r"[0-9a-f]{8}", host_id())
+    assert temp.startswith(f".out.jsonl.{host_id()}-{os.getpid()}.")
     assert temp.endswith(".tmp")
 
 
-def test_an_export_removes_the_stale_temporary_files_of_dead_writers_only(tmp_path: Path) -> None:
+def test_the_host_id_tells_hosts_boots_and_pid_namespaces_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    here = host_id()
+    host_id.cache_clear()
+    monkeypatch.setattr(socket, "gethostname", lambda: "another-host")
+    try:
+        assert host_id() != here
+    finally:
+        host_id.cache_clear()
+
+
+def test_an_export_removes_the_stale_temporary_files_of_dead_writers_of_this_host_only(
+    tmp_path: Path,
+) -> None:
     dead, alive = dead_pid(), os.getppid()  # our parent (pytest's shell or runner) is running
-    stale = tmp_path / f".out.jsonl.{dead}.0123456789ab.tmp"
-    live = tmp_path / f".out.jsonl.{alive}.0123456789ab.tmp"
+    host = host_id()
+    stale = tmp_path / f".out.jsonl.{host}-{dead}.0123456789ab.tmp"
+    live = tmp_path / f".out.jsonl.{host}-{alive}.0123456789ab.tmp"
+    # another machine or container writing to the same folder: its PID means nothing here
+    elsewhere = tmp_path / f".out.jsonl.{OTHER_HOST}-{dead}.0123456789ab.tmp"
+    no_host = tmp_path / f".out.jsonl.{dead}.0123456789ab.tmp"  # an older name: the host is unknown
     legacy = tmp_path / ".out.jsonl.0123456789ab.tmp"  # 0.1.0's name, no PID: whose it is is unknown
-    other = tmp_path / f".other.jsonl.{dead}.0123456789ab.tmp"  # another output's
-    for path in (stale, live, legacy, other):
+    other = tmp_path / f".other.jsonl.{host}-{dead}.0123456789ab.tmp"  # another output's
+    for path in (stale, live, elsewhere, no_host, legacy, other):
         with path.open("wb") as file:
             file.truncate(95 * 2**20)  # the finding's 95 MB of half an export (sparse: no disk used)
+        os.utime(path, (0, 0))  # however old
     fake = FakeShortPen(seed=1, events_per_day=3)
     with ShortPen(fake.token, http_client=httpx.Client(transport=fake.transport())) as sp:
         sp.export("2025-01-01", "2025-01-02", tmp_path / "out.jsonl")
-    assert entries(tmp_path) == sorted([live.name, legacy.name, other.name, "out.jsonl"])
+    assert entries(tmp_path) == sorted(
+        [live.name, elsewhere.name, no_host.name, legacy.name, other.name, "out.jsonl"]
+    )
 
 
-def test_remove_stale_temps_by_pid_or_any_owner(tmp_path: Path) -> None:
+def test_a_writer_on_another_host_keeps_its_file_while_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two hosts share the folder: host A's export is mid-write (its PID is not a process on host B);
+    host B's export to the same output starts and sweeps: A's file stays, and A's export completes."""
+    output = tmp_path / "out.jsonl"
+    monkeypatch.setattr(export_module, "host_id", lambda: OTHER_HOST)
+    writer_a = open_writer(output)
+    writer_a.write_batch([EVENT])
+    monkeypatch.setattr(export_module, "host_id", host_id)
+    monkeypatch.setattr(export_module, "_is_running", lambda pid: False)  # no such PID on host B
+    assert remove_stale_temps(output) == []
+    writer_a.commit()
+    assert output.read_bytes().count(b"\n") == 1
+
+
+def test_remove_stale_temps_by_pid_or_under_the_folders_lock(tmp_path: Path) -> None:
     target = tmp_path / "part-0.parquet"
-    mine = tmp_path / f".part-0.parquet.{os.getpid()}.00112233aabb.tmp"
-    dead = tmp_path / f".part-0.parquet.{dead_pid()}.00112233aabb.tmp"
-    for path in (mine, dead):
+    host = host_id()
+    mine = tmp_path / f".part-0.parquet.{host}-{os.getpid()}.00112233aabb.tmp"
+    dead = tmp_path / f".part-0.parquet.{host}-{dead_pid()}.00112233aabb.tmp"
+    theirs = tmp_path / f".part-0.parquet.{OTHER_HOST}-{dead_pid()}.00112233aabb.tmp"
+    theirs_old = tmp_path / f".part-0.parquet.{OTHER_HOST}-1.00112233aabb.tmp"
+    unknown_old = tmp_path / ".part-0.parquet.1.00112233aabb.tmp"
+    for path in (mine, dead, theirs, theirs_old, unknown_old):
         path.write_bytes(b"")
+    long_ago = time.time() - FOREIGN_STALE_SECONDS - 60
+    for path in (theirs_old, unknown_old):
+        os.utime(path, (long_ago, long_ago))
     assert remove_stale_temps(target) == [dead]
-    assert remove_stale_temps(target, any_owner=True) == [mine]  # the dataset's sweep, under its lock
+    # the dataset's sweep, under its lock: all of this host's; another host's once left untouched
+    assert remove_stale_temps(target, folder_locked=True) == sorted([mine, theirs_old, unknown_old])
+    assert theirs.exists()

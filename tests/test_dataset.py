@@ -31,6 +31,7 @@ from shortpen_api_client._dataset import (
     split_by_day,
     utc_offsets,
 )
+from shortpen_api_client._export import FOREIGN_STALE_SECONDS, host_id
 from shortpen_api_client._manifest import Manifest
 
 from ._dataset_writer import DAYS, expected_events
@@ -129,6 +130,7 @@ def test_the_manifest_records_each_day(tmp_path: Path) -> None:
         "utc_offsets": ["+01:00"],
         "client_version": __version__,
         "spec_sha256": SPEC_SHA256,
+        "sample_sha256": hashlib.sha256(dataset.day_path(D1).read_bytes()).hexdigest(),  # a small file: whole
     }
     assert manifest["days"]["2025-01-02"]["events"] == 0
     assert manifest["days"]["2025-01-02"]["utc_offsets"] == []
@@ -164,26 +166,42 @@ def test_write_day_needs_an_aware_fetched_at(tmp_path: Path) -> None:
 
 def test_temporary_files_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
     dataset = Dataset(tmp_path)
+    long_ago = time.time() - 2 * FOREIGN_STALE_SECONDS
     for day in (D1, D2):
         (tmp_path / f"date={day}").mkdir()
         (tmp_path / f"date={day}" / ".part-0.parquet.0123456789ab.tmp").write_bytes(b"half")
     (tmp_path / f".{MANIFEST_NAME}.ba9876543210.tmp").write_bytes(b"{")
     (tmp_path / "date=2025-01-02" / ".part-0.parquet.mine.tmp").write_bytes(b"not a writer's name")
-    # today's names carry the writer's PID; under the folder's lock even a live PID's file is stale
+    # older names carry no host (or no PID): whose they are is unknown, so only once long untouched
     (tmp_path / "date=2025-01-02" / ".part-0.parquet.1.00112233aabb.tmp").write_bytes(b"half")
+    for old in [
+        *tmp_path.glob("date=*/.part-0.parquet.*.tmp"),
+        tmp_path / f".{MANIFEST_NAME}.ba9876543210.tmp",
+    ]:
+        os.utime(old, (long_ago, long_ago))
+    (tmp_path / "date=2025-01-02" / ".part-0.parquet.2.00112233aabb.tmp").write_bytes(b"fresh")
+    # today's names carry the host and the writer's PID: under the folder's lock even a live PID's
+    # file of this host is stale; another host's is kept while it may be written
+    (tmp_path / "date=2025-01-02" / f".part-0.parquet.{host_id()}-1.00112233aabb.tmp").write_bytes(b"half")
+    (tmp_path / "date=2025-01-02" / ".part-0.parquet.0000beef-1.00112233aabb.tmp").write_bytes(b"theirs")
     write(dataset, D1, [])  # writes leave them alone: a sync sweeps once, when it starts
     assert dataset.remove_stale_temps() == [
         tmp_path / f".{MANIFEST_NAME}.ba9876543210.tmp",
         tmp_path / "date=2025-01-01/.part-0.parquet.0123456789ab.tmp",
         tmp_path / "date=2025-01-02/.part-0.parquet.0123456789ab.tmp",
         tmp_path / "date=2025-01-02/.part-0.parquet.1.00112233aabb.tmp",
+        tmp_path / f"date=2025-01-02/.part-0.parquet.{host_id()}-1.00112233aabb.tmp",
     ]
     dataset.close()
-    assert files(tmp_path) == [
-        MANIFEST_NAME,
-        "date=2025-01-01/part-0.parquet",
-        "date=2025-01-02/.part-0.parquet.mine.tmp",  # not a name our writers use: not ours to delete
-    ]
+    assert files(tmp_path) == sorted(
+        [
+            MANIFEST_NAME,
+            "date=2025-01-01/part-0.parquet",
+            "date=2025-01-02/.part-0.parquet.mine.tmp",  # not a name our writers use: not ours to delete
+            "date=2025-01-02/.part-0.parquet.2.00112233aabb.tmp",
+            "date=2025-01-02/.part-0.parquet.0000beef-1.00112233aabb.tmp",
+        ]
+    )
 
 
 # -- plan ---------------------------------------------------------------------------------------------------

@@ -25,8 +25,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from shortpen_api_client import AsyncShortPen, ShortPen
+from shortpen_api_client import _daywriter as daywriter
 from shortpen_api_client._arrow import parquet_schema
 from shortpen_api_client._arrow_body import body_to_table
+from shortpen_api_client._durable import syncfs, syncfs_available
 from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
 
 from .test_jobs import dataset_events, expected_by_day
@@ -118,6 +120,8 @@ def test_an_export_fsyncs_its_folder_after_the_rename(
 def test_a_sync_fsyncs_each_partition_folder_and_the_dataset_folder_after_the_renames(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Where syncfs cannot be used (not Linux 5.8+), each day is made durable on its own."""
+    monkeypatch.setattr(daywriter, "syncfs_available", lambda: False)
     fake = FakeShortPen(seed=1, events_per_day=5)
     spy = DurabilitySpy(monkeypatch)
     with fake_client(fake, window_days=2, max_concurrency=1) as sp:
@@ -127,6 +131,75 @@ def test_a_sync_fsyncs_each_partition_folder_and_the_dataset_folder_after_the_re
     # each day's file (a window's days are written concurrently), then the manifest, compacted once
     assert sorted(renamed[:-1]) == [tmp_path / f"date=2025-01-0{d}" / part for d in (1, 2, 3)]
     assert renamed[-1] == tmp_path / "_manifest.json"
+
+
+class BatchDurabilitySpy(DurabilitySpy):
+    """Also records each file created (``os.open`` with ``O_CREAT``), each ``syncfs`` (per device)
+    and which fsyncs are the journal's."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__(monkeypatch)
+        real_open = os.open
+        self.journal_inodes: set[Inode] = set()
+
+        def spy_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            fd = real_open(path, flags, *args, **kwargs)
+            if flags & os.O_CREAT:
+                self.events.append(("create", Path(path), threading.get_ident()))
+                if Path(path).name == "_journal.jsonl":
+                    self.journal_inodes.add(_inode(os.fstat(fd)))
+            return fd
+
+        def spy_syncfs(directories: Any) -> None:
+            directories = list(directories)
+            syncfs(directories)
+            for device in {Path(d).stat().st_dev for d in directories}:
+                self.events.append(("syncfs", device, threading.get_ident()))
+
+        monkeypatch.setattr(os, "open", spy_open)
+        monkeypatch.setattr(daywriter, "syncfs", spy_syncfs)
+
+    def check_batched_days(self, folder: Path) -> list[Path]:
+        """Assert, for each day file renamed into place: a syncfs of its filesystem between its
+        temporary file's creation and its rename (its data is durable before its name), and one
+        after the rename and before the next journal fsync (which records it); return the targets."""
+        events = [e[:-1] for e in self.events]
+        device = folder.stat().st_dev
+        targets = []
+        for at, event in enumerate(events):
+            if event[0] != "replace" or not event[1].parent.name.startswith("date="):
+                continue
+            target = event[1]
+            created = max(
+                i
+                for i, e in enumerate(events[:at])
+                if e[0] == "create"
+                and e[1].parent == target.parent
+                and e[1].name.startswith(f".{target.name}.")
+            )
+            assert ("syncfs", device) in events[created:at], f"{target} renamed before its data was durable"
+            journal = next(
+                i
+                for i, e in enumerate(events[at:], start=at)
+                if e[0] == "fsync" and e[1] in self.journal_inodes
+            )
+            assert ("syncfs", device) in events[at:journal], (
+                f"{target} recorded before its rename was durable"
+            )
+            targets.append(target)
+        return targets
+
+
+@pytest.mark.skipif(not syncfs_available(), reason="syncfs: Linux 5.8+")
+def test_a_sync_makes_each_batch_durable_before_renaming_and_before_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeShortPen(seed=1, events_per_day=5)
+    spy = BatchDurabilitySpy(monkeypatch)
+    with fake_client(fake, window_days=2, max_concurrency=1) as sp:
+        sp.sync("2025-01-01", "2025-01-05", output_dir=tmp_path)
+    renamed = spy.check_batched_days(tmp_path)
+    assert sorted(renamed) == [tmp_path / f"date=2025-01-0{d}" / "part-0.parquet" for d in range(1, 6)]
 
 
 # -- 2. "twice in a row" means in a row -------------------------------------------------------------------

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,7 @@ def partitions(folder: Path) -> int:
 
 SYNC_SCRIPT = """
 import sys
+import threading
 from shortpen_api_client import ShortPen
 url, token, folder = sys.argv[1:4]
 with ShortPen(token, base_url=url, window_days=1, max_concurrency=1) as sp:
@@ -284,3 +286,39 @@ async def test_async_sync_writes_the_same_dataset_and_resumes(tmp_path: Path) ->
         again = await asp.sync("2025-01-01", "2025-01-10", output_dir=tmp_path, lookback_days=2)
     assert (first.days_fetched, again.days_fetched, again.days_skipped) == (10, 2, 8)
     assert dataset_events(tmp_path) == expected_by_day(fake, "2025-01-01", "2025-01-10")
+
+
+def dataset_writer_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("shortpen-dataset")]
+
+
+def test_a_failed_sync_leaves_no_writer_thread(tmp_path: Path) -> None:
+    """The first window (7 days, written by the day writers) succeeds, the second fails for good."""
+    assert dataset_writer_threads() == []
+    fake = FakeShortPen(seed=4, events_per_day=5, faults=FaultPlan({2: Fault.server_error(500)}))
+    with client(fake, max_retries=0, max_concurrency=1) as sp, pytest.raises(ServerError):
+        sp.sync("2025-01-01", "2025-01-14", output_dir=tmp_path)
+    assert len(fake.requests) == 2
+    assert (tmp_path / "date=2025-01-07").is_dir()  # the writers did write the first window
+    assert dataset_writer_threads() == []
+
+
+@pytest.mark.anyio
+async def test_a_failed_async_sync_leaves_no_writer_thread(tmp_path: Path) -> None:
+    assert dataset_writer_threads() == []
+    fake = FakeShortPen(seed=4, events_per_day=5, faults=FaultPlan({2: Fault.server_error(500)}))
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    async with AsyncShortPen(
+        fake.token,
+        http_client=httpx.AsyncClient(transport=fake.transport()),
+        sleep=no_sleep,
+        max_retries=0,
+        max_concurrency=1,
+    ) as asp:
+        with pytest.raises(ServerError):
+            await asp.sync("2025-01-01", "2025-01-14", output_dir=tmp_path)
+    assert (tmp_path / "date=2025-01-07").is_dir()
+    assert dataset_writer_threads() == []

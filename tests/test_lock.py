@@ -4,10 +4,12 @@ folder; the lock goes with the sync, and with a process killed by ``kill -9``.""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +200,15 @@ def test_a_sync_in_another_process_holds_the_lock_until_it_is_killed(tmp_path: P
         with ShortPen(fake.token, base_url=url) as sp:
             sp.sync(START, END, output_dir=folder)
     assert ids_by_day(folder) == expected(fake)
+
+
+def test_the_filelock_floor_is_the_version_the_lock_is_tested_with() -> None:
+    """pyproject's lower bound on filelock is the locked (tested) version's major.minor: a service may
+    not resolve an older filelock whose behaviour (O_NOFOLLOW, thread_local, release) is unchecked."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (requirement,) = [r for r in pyproject["project"]["dependencies"] if r.startswith("filelock")]
+    floor = re.fullmatch(r"filelock>=(\d+)\.(\d+)(?:\.\d+)?", requirement)
+    assert floor is not None, requirement
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    (locked,) = [p["version"] for p in lock["package"] if p["name"] == "filelock"]
+    assert floor.groups() == tuple(locked.split(".")[:2]), (requirement, locked)

@@ -103,6 +103,21 @@ def test_a_later_record_of_a_day_replaces_the_earlier(tmp_path: Path) -> None:
     assert Dataset(tmp_path).records[D1].client_version == "2"
 
 
+def test_a_short_write_to_the_journal_is_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """os.write may write part of a large batch (a signal): the rest follows, no record is lost."""
+    real_write = os.write
+
+    def short_write(fd: int, data: Any) -> int:
+        return real_write(fd, bytes(data[:100]))
+
+    dataset = Dataset(tmp_path)
+    monkeypatch.setattr(os, "write", short_write)
+    write(dataset, D1, D2, D3)
+    monkeypatch.undo()
+    assert set(Dataset(tmp_path).records) == {D1, D2, D3}
+    dataset.close()
+
+
 def test_a_torn_last_line_is_ignored_and_the_next_writer_starts_clean(tmp_path: Path) -> None:
     dataset = Dataset(tmp_path)
     write(dataset, D1)

@@ -44,7 +44,7 @@ def test_wheel_metadata_declares_light_core_and_extras(wheel: Path) -> None:
         line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Requires-Dist:")
     ]
     core = sorted(r for r in requires if "extra ==" not in r)
-    assert core == ["attrs>=22.2", "filelock>=3.20.1", "httpx<1,>=0.24"]  # filelock: the sync's folder lock
+    assert core == ["attrs>=22.2", "filelock>=4.3", "httpx<1,>=0.24"]  # filelock: the sync's folder lock
     assert "Requires-Python: >=3.11" in meta
     assert "Provides-Extra: parquet" in meta
 
