@@ -60,7 +60,7 @@ from ._engine import (
 from ._generated.client import AuthenticatedClient
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
-from ._redact import LOG_SCRUBBER
+from ._redact import LOG_SCRUBBER, scrub_exception
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 from ._windows import Window, plan_windows
@@ -333,6 +333,18 @@ def _owned_limits(settings: Settings) -> httpx.Limits:
     )
 
 
+@contextlib.contextmanager
+def kept_secret(token: str) -> Iterator[None]:
+    """Any error leaving a public method has ``token`` scrubbed from it and its chain: the engine
+    scrubbed what it raised, but a value the server sent may also be quoted later, by the window
+    rules, Arrow or a file writer, or by a parser's own error chained under ours."""
+    try:
+        yield
+    except Exception as error:
+        scrub_exception(error, token)
+        raise
+
+
 class ShortPen(_BaseClient[httpx.Client]):
     """The ShortPen analytics client.
 
@@ -416,8 +428,9 @@ class ShortPen(_BaseClient[httpx.Client]):
 
     def _events(self, run: Run) -> Iterator[AnalyticsEvent]:
         # Decoded in the worker threads; each model is built only when asked for (see iter_models).
-        for window, events in self._delivered(run, _checked):
-            yield from checked_models(window.as_tuple(), iter_models(events))
+        with kept_secret(self._settings.token):
+            for window, events in self._delivered(run, _checked):
+                yield from checked_models(window.as_tuple(), iter_models(events))
 
     def clicks_batches(
         self,
@@ -450,8 +463,9 @@ class ShortPen(_BaseClient[httpx.Client]):
 
     def _record_batches(self, run: Run) -> Iterator[pyarrow.RecordBatch]:
         # Converted in the worker threads, straight from the body when pyarrow's reader can.
-        for _, columns in self._delivered(run, events_columns, from_body=body_to_table):
-            yield from _record_batches(columns)
+        with kept_secret(self._settings.token):
+            for _, columns in self._delivered(run, events_columns, from_body=body_to_table):
+                yield from _record_batches(columns)
 
     def _delivered(
         self,
@@ -487,7 +501,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         run = self._run(start, end, workspace_id, url_id)
         job = ExportJob(output, format)
         started = time.perf_counter()
-        with job.writer:
+        with kept_secret(self._settings.token), job.writer:
             # Each window is encoded for the file in the worker threads; here it is only written.
             writer = job.writer
             for _, encoded in self._delivered(run, writer.encode, from_body=writer.encode_body):
@@ -513,7 +527,10 @@ class ShortPen(_BaseClient[httpx.Client]):
         resumes where it stopped: rerun it. A day's file is checked by its size and a cheap check
         (first and last 64 KiB, Parquet footer); ``verify=True`` hashes every kept file in full."""
         job, run = self._sync_job(start, end, output_dir, lookback_days, format, workspace_id, url_id, verify)
-        with job:  # holds the folder's lock; compacts the journal at the end
+        with (
+            kept_secret(self._settings.token),
+            job,
+        ):  # job: the folder's lock; compacts the journal at the end
             started = time.perf_counter()
             job.prepare()
             if run.windows:
@@ -811,10 +828,11 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         return self._events(run)
 
     async def _events(self, run: Run) -> AsyncIterator[AnalyticsEvent]:
-        async with contextlib.aclosing(self._delivered(run)) as windows:
-            async for window, events in windows:
-                for event in checked_models(window.as_tuple(), iter_models(events)):
-                    yield event
+        with kept_secret(self._settings.token):
+            async with contextlib.aclosing(self._delivered(run)) as windows:
+                async for window, events in windows:
+                    for event in checked_models(window.as_tuple(), iter_models(events)):
+                        yield event
 
     def clicks_batches(
         self,
@@ -843,11 +861,12 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             return _table([batch async for batch in stream])
 
     async def _record_batches(self, run: Run) -> AsyncIterator[pyarrow.RecordBatch]:
-        async with contextlib.aclosing(self._delivered(run)) as windows:
-            async for _, events in windows:
-                columns = await asyncio.to_thread(events_columns, events)
-                for batch in _record_batches(columns):
-                    yield batch
+        with kept_secret(self._settings.token):
+            async with contextlib.aclosing(self._delivered(run)) as windows:
+                async for _, events in windows:
+                    columns = await asyncio.to_thread(events_columns, events)
+                    for batch in _record_batches(columns):
+                        yield batch
 
     async def _delivered(self, run: Run) -> AsyncGenerator[tuple[Window, Events]]:
         """The driver's windows, in order, with the exactly-once rules at window edges applied."""
@@ -870,7 +889,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         run = self._run(start, end, workspace_id, url_id)
         job = ExportJob(output, format)
         started = time.perf_counter()
-        with job.writer:
+        with kept_secret(self._settings.token), job.writer:
             async with contextlib.aclosing(self._delivered(run)) as windows:
                 async for _, events in windows:
                     await asyncio.to_thread(job.writer.write_batch, events)
@@ -903,6 +922,8 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             report = job.report(run, time.perf_counter() - started)
         except BaseException as exc:
             await asyncio.to_thread(job.finish, exc)
+            if isinstance(exc, Exception):
+                scrub_exception(exc, self._settings.token)
             raise
         await asyncio.to_thread(job.finish)
         return report

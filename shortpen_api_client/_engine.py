@@ -30,7 +30,7 @@ from . import _decode, _spec
 from ._edges import Events, checked
 from ._generated.api.analytics import get_analytics
 from ._generated.models import AnalyticsRequest
-from ._redact import scrub
+from ._redact import scrub_exception
 from ._retry import (
     RetryPolicy,
     backoff,
@@ -243,11 +243,10 @@ def attempt_timed_out(seconds: float, phase: str, window: Window) -> APITimeoutE
 
 
 def redact(error: ShortPenError, secret: str) -> ShortPenError:
-    """The error with ``secret`` (in any form ``_redact.scrub`` knows) taken out of its message: the
-    last guard before an exception or a log line (the decoder already scrubbed what it quoted)."""
-    error.args = tuple(scrub(a, secret) if isinstance(a, str) else a for a in error.args)
-    if isinstance(error, APIStatusError):
-        error.message = scrub(error.message, secret)
+    """The error with ``secret`` (in any form ``_redact.scrub`` knows) taken out of its message and
+    its chain's: the last guard before a log line (the decoder already scrubbed what it quoted; the
+    public methods scrub again what reaches the caller)."""
+    scrub_exception(error, secret)
     return error
 
 

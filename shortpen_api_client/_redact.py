@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import functools
 import logging
 import re
@@ -220,6 +221,39 @@ def scrub(text: str, secret: str | None = None) -> str:
         if len(secret) >= FRAGMENT:  # the runs between what was taken out already
             text = REDACTED.join(_without_fragments(part, secret) for part in text.split(REDACTED))
     return _BEARER.sub(rf"\1{REDACTED}", text)
+
+
+def scrub_exception(error: BaseException, secret: str) -> BaseException:
+    """``error`` with ``secret`` scrubbed from every exception of its chain (``__cause__`` and
+    ``__context__``): their string arguments and ``message``. An exception there whose text still
+    shows the secret after that (one that keeps its text elsewhere than in ``args``) is cut from the
+    chain, with what followed it. The last guard before an error leaves a public method: values the
+    server sent may be quoted by a parser's own error (``fromisoformat``'s, Arrow's)."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    before: BaseException | None = None
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.args = tuple(scrub(a, secret) if isinstance(a, str) else a for a in link.args)
+        message = getattr(link, "message", None)
+        if isinstance(message, str):
+            with contextlib.suppress(AttributeError):
+                link.message = message = scrub(message, secret)
+        if before is not None and _shows(link, secret):
+            before.__cause__ = before.__context__ = None
+            before.__suppress_context__ = True
+            break
+        before, link = link, link.__cause__ or link.__context__
+    return error
+
+
+def _shows(error: BaseException, secret: str) -> bool:
+    """Whether ``error``'s text or repr shows ``secret`` (or cannot be made, so cannot be checked)."""
+    try:
+        texts = (str(error), repr(error))
+    except Exception:  # not checkable, so not shown
+        return True
+    return any(scrub(text, secret) != text for text in texts)
 
 
 def excerpt(content: bytes, secret: str | None = None, *, limit: int = EXCERPT_CHARS) -> str:

@@ -14,8 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shortpen_api_client._client import kept_secret
 from shortpen_api_client._decode import decode_events, status_error
-from shortpen_api_client._redact import EXCERPT_CHARS, FRAGMENT, HEAD_BYTES, REDACTED, excerpt, scrub
+from shortpen_api_client._redact import (
+    EXCERPT_CHARS,
+    FRAGMENT,
+    HEAD_BYTES,
+    REDACTED,
+    excerpt,
+    scrub,
+    scrub_exception,
+)
 from shortpen_api_client.errors import InvalidResponseError
 
 from ._hostile import ECHOES, leaks, make_token
@@ -180,3 +189,71 @@ def test_text_without_the_token_is_left_alone() -> None:
     text = "HTTP 502: the upstream at 10.0.0.7:8443 did not answer in 30 s (trace id 7f3a9c1e)"
     assert scrub(text, token) == text
     assert excerpt(text.encode(), token) == text[:EXCERPT_CHARS]
+
+
+# -- exceptions: the whole chain ---------------------------------------------------------------------------
+
+
+class _Stubborn(Exception):
+    """An exception that keeps its text outside ``args`` (scrubbing its args cannot help)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _chain_text(error: BaseException | None) -> str:
+    parts = []
+    while error is not None:
+        parts += [str(error), repr(error), str(getattr(error, "message", ""))]
+        error = error.__cause__ or error.__context__
+    return " ".join(parts)
+
+
+def test_scrub_exception_cleans_every_link_of_the_chain_and_keeps_the_rest() -> None:
+    token = make_token(40)
+    try:
+        try:
+            raise ValueError(f"Invalid isoformat string: {token!r}")
+        except ValueError as inner:
+            raise InvalidResponseError(f"created_at {token[:20]}... is odd", window=None) from inner
+    except InvalidResponseError as error:
+        caught = error
+    assert leaks(_chain_text(caught), token)  # (the premise)
+    scrub_exception(caught, token)
+    assert not leaks(_chain_text(caught), token)
+    assert isinstance(caught.__cause__, ValueError)  # kept: its text could be cleaned
+    assert "Invalid isoformat string" in str(caught.__cause__)
+    assert REDACTED in str(caught)
+    assert REDACTED in str(caught.__cause__)
+
+
+def test_scrub_exception_cuts_a_link_whose_text_it_cannot_clean() -> None:
+    token = make_token(40)
+    error = InvalidResponseError("bad event", window=None)
+    error.__cause__ = _Stubborn(f"value {token}")
+    error.__cause__.__cause__ = KeyError("after it")
+    scrub_exception(error, token)
+    assert error.__cause__ is None
+    assert error.__context__ is None
+    assert error.__suppress_context__
+    assert not leaks(_chain_text(error), token)
+    assert str(error) == "bad event"
+
+
+def test_kept_secret_scrubs_whatever_error_leaves_it() -> None:
+    """The guard around the public methods: an error raised after the engine (a writer, Arrow)."""
+    token = make_token(40)
+
+    def store() -> None:
+        try:
+            int(token)
+        except ValueError as exc:
+            raise ValueError(f"cannot store {token!r} as int64") from exc
+
+    with pytest.raises(ValueError, match="cannot store") as info, kept_secret(token):
+        store()
+    assert not leaks(_chain_text(info.value), token)
