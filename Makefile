@@ -63,7 +63,7 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 pytest: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --numprocesses=auto $(PYTEST_ARGS)
 
 check: lint typecheck check-regen api-check
 

@@ -25,6 +25,8 @@ from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan, RateLimi
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # end to end in subprocesses: on one Python (noxfile.py)
+
 TOKEN = "spk_live_cli_canary_93af17e2"
 
 

@@ -408,6 +408,7 @@ def test_utc_offsets_refuses_a_naive_time() -> None:
 # -- kill -9 at any moment -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs kill -9")
 def test_a_writer_killed_at_any_moment_then_rerun_ends_with_exactly_the_events(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent

@@ -26,6 +26,8 @@ from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # end to end in subprocesses: on one Python (noxfile.py)
+
 TOKEN = "spk_live_dlt_canary_5be1c0d94a7f"
 D = dt.date
 

@@ -225,6 +225,7 @@ with ShortPen(token, base_url=url, window_days=1, max_concurrency=1) as sp:
 """
 
 
+@pytest.mark.slow
 def test_a_sync_killed_at_any_point_resumes_exactly(tmp_path: Path) -> None:
     """kill -9 the syncing process at several moments; a rerun ends with exactly the server's events."""
     fake = FakeShortPen(

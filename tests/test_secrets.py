@@ -172,6 +172,7 @@ async def test_an_echoed_token_leaves_no_fragment_in_async_errors(
     assert not leaks(caplog.text, token)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("echo", "kind"), [("plain", 0), ("url-encoded", 1), ("base64-bearer", 3), ("json-escaped", 0)]
 )
@@ -283,6 +284,7 @@ def test_an_odd_token_from_the_environment_is_refused_too(monkeypatch: pytest.Mo
     assert "abcdef" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_an_odd_token_in_one_line_without_showing_it(tmp_path: Path) -> None:
     with Hostile(200, ENVELOPE, "application/json") as server:
         result = shortpen(
