@@ -237,8 +237,8 @@ def scrub_exception(error: BaseException, secret: str) -> BaseException:
         link.args = tuple(scrub(a, secret) if isinstance(a, str) else a for a in link.args)
         message = getattr(link, "message", None)
         if isinstance(message, str):
-            with contextlib.suppress(AttributeError):
-                link.message = message = scrub(message, secret)
+            with contextlib.suppress(AttributeError):  # a read-only property: its text is checked below
+                setattr(link, "message", scrub(message, secret))  # noqa: B010 - not every exception has it
         if before is not None and _shows(link, secret):
             before.__cause__ = before.__context__ = None
             before.__suppress_context__ = True
