@@ -38,7 +38,7 @@ from ._config import (
     resolve_token,
 )
 from ._decode import checked_models, iter_models
-from ._drive import Control, Decoder, Exchange, Held, IOThreads, within
+from ._drive import AsyncDecoder, Control, Decoder, Exchange, Held, IOThreads, within
 from ._edges import Delivery, Events
 from ._engine import (
     USER_AGENT,
@@ -82,14 +82,6 @@ DEFAULT_MAX_RETRIES = 4
 DEFAULT_MAX_BUFFERED_BYTES = 32 * 2**20
 
 C = TypeVar("C", bound=Chunk)
-
-
-@attrs.frozen(kw_only=True)
-class Batch:
-    """The events of one planned window, in order (internal: ``clicks()`` and ``export()`` consume it)."""
-
-    window: Window
-    events: list[Event]
 
 
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
@@ -538,11 +530,6 @@ class ShortPen(_BaseClient[httpx.Client]):
                     job.write(window, events)
             return job.report(run, time.perf_counter() - started)
 
-    def _batches(self, run: Run) -> Iterator[Batch]:
-        """The planned windows' events in date order, fetching up to ``max_concurrency`` at once."""
-        for window, events in self._converted(run, _as_is):
-            yield Batch(window=window, events=events)
-
     def _converted(
         self,
         run: Run,
@@ -714,10 +701,6 @@ def _settle(futures: list[concurrent.futures.Future[C]]) -> None:
                 future.result()
 
 
-def _as_is(events: list[Event]) -> list[Event]:
-    return events
-
-
 def _checked(events: Events) -> Events:
     return events
 
@@ -829,7 +812,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
 
     async def _events(self, run: Run) -> AsyncIterator[AnalyticsEvent]:
         with kept_secret(self._settings.token):
-            async with contextlib.aclosing(self._delivered(run)) as windows:
+            async with contextlib.aclosing(self._delivered(run, _checked)) as windows:
                 async for window, events in windows:
                     for event in checked_models(window.as_tuple(), iter_models(events)):
                         yield event
@@ -862,18 +845,27 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
 
     async def _record_batches(self, run: Run) -> AsyncIterator[pyarrow.RecordBatch]:
         with kept_secret(self._settings.token):
-            async with contextlib.aclosing(self._delivered(run)) as windows:
-                async for _, events in windows:
-                    columns = await asyncio.to_thread(events_columns, events)
+            # Converted in the decoding thread, straight from the body when pyarrow's reader can.
+            batches = self._delivered(run, events_columns, from_body=body_to_table)
+            async with contextlib.aclosing(batches) as windows:
+                async for _, columns in windows:
                     for batch in _record_batches(columns):
                         yield batch
 
-    async def _delivered(self, run: Run) -> AsyncGenerator[tuple[Window, Events]]:
-        """The driver's windows, in order, with the exactly-once rules at window edges applied."""
+    async def _delivered(
+        self,
+        run: Run,
+        convert: Callable[[Events], C],
+        *,
+        from_body: Callable[[bytes], C | None] | None = None,
+    ) -> AsyncGenerator[tuple[Window, C]]:
+        """The driver's windows, in order, with the exactly-once rules at window edges applied
+        (``_edges.Delivery``): what every public method consumes."""
         deliver = Delivery()
-        async with contextlib.aclosing(self._batches(run)) as batches:
-            async for batch in batches:
-                yield batch.window, deliver(batch.window.as_tuple(), batch.events)
+        chunks = self._converted(run, cast("Callable[[list[Event]], C]", convert), from_body=from_body)
+        async with contextlib.aclosing(chunks) as windows:
+            async for window, chunk in windows:
+                yield window, deliver(window.as_tuple(), chunk)
 
     async def export(
         self,
@@ -890,9 +882,12 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         job = ExportJob(output, format)
         started = time.perf_counter()
         with kept_secret(self._settings.token), job.writer:
-            async with contextlib.aclosing(self._delivered(run)) as windows:
-                async for _, events in windows:
-                    await asyncio.to_thread(job.writer.write_batch, events)
+            # Each window is encoded for the file in the decoding thread; written in a worker thread.
+            writer = job.writer
+            encoded_windows = self._delivered(run, writer.encode, from_body=writer.encode_body)
+            async with contextlib.aclosing(encoded_windows) as windows:
+                async for _, encoded in windows:
+                    await asyncio.to_thread(writer.write_encoded, encoded)
         return job.report(run, time.perf_counter() - started)
 
     async def sync(
@@ -916,7 +911,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             started = time.perf_counter()
             await asyncio.to_thread(job.prepare)
             if run.windows:
-                async with contextlib.aclosing(self._delivered(run)) as windows:
+                async with contextlib.aclosing(self._delivered(run, _checked)) as windows:
                     async for window, events in windows:
                         await asyncio.to_thread(job.write, window, events)
             report = job.report(run, time.perf_counter() - started)
@@ -928,55 +923,88 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         await asyncio.to_thread(job.finish)
         return report
 
-    async def _batches(self, run: Run) -> AsyncGenerator[Batch]:
-        """The planned windows' events in date order, fetching up to ``max_concurrency`` windows at
-        once (fewer while those hold ``max_buffered_bytes``), as ``ShortPen._converted`` does. A
-        window that fails ends the call at once, even while earlier ones are still in flight."""
-        windows = iter(run.windows)
+    async def _converted(
+        self,
+        run: Run,
+        convert: Callable[[list[Event]], C],
+        *,
+        from_body: Callable[[bytes], C | None] | None = None,
+    ) -> AsyncGenerator[tuple[Window, C]]:
+        """``ShortPen._converted`` for the event loop: each planned window's events through
+        ``convert`` (or a 200's body through ``from_body``), in date order, up to ``max_concurrency``
+        windows fetched at once (fewer while those hold ``max_buffered_bytes``), each decoded in the
+        decoding thread when the consumer is about to need it (``AsyncDecoder``). A window that
+        fails ends the call at once, even while earlier ones are still in flight."""
+        windows = enumerate(run.windows)
         control = Control(run)
         budget = Budget(run.settings)
-        pending: collections.deque[_InFlight[asyncio.Task[list[Event]]]] = collections.deque()
+        decoder = AsyncDecoder()
+        pending: collections.deque[_InFlight[asyncio.Task[C]]] = collections.deque()
+        decode = functools.partial(_decode_window, convert, from_body, self._settings.token)
 
         def fill() -> None:
             while (
                 budget.may_start(_held(pending), run.concurrency)
-                and (window := next(windows, None)) is not None
+                and (planned := next(windows, None)) is not None
             ):
+                index, window = planned
                 held = Held()
-                task = asyncio.ensure_future(self._fetch_window(control, window, held))
+                turn = functools.partial(decoder.run, index)
+                task = asyncio.ensure_future(self._fetch_window(control, window, held, decode, turn))
                 pending.append(_InFlight(window, held, task))
 
         try:
             fill()
+            index = 0
             while pending:
+                decoder.advance(index)
                 await _asettle([entry.task for entry in pending])
                 head = pending.popleft()
-                events = head.task.result()
+                chunk = head.task.result()
                 budget.delivered(head.window, head.held.bytes())
                 fill()
-                control.delivered(head.window, events, self._clock())
-                yield Batch(window=head.window, events=events)
+                control.delivered(head.window, chunk, self._clock())
+                yield head.window, chunk
+                index += 1
         finally:
             control.stop()
             for entry in pending:
                 entry.task.cancel()
             await asyncio.gather(*(entry.task for entry in pending), return_exceptions=True)
+            decoder.close()
 
-    async def _fetch_window(self, control: Control, window: Window, held: Held) -> list[Event]:
+    async def _fetch_window(
+        self,
+        control: Control,
+        window: Window,
+        held: Held,
+        decode: Callable[[httpx.Response, Body, Window], C],
+        turn: Callable[[Callable[[], C]], Awaitable[C]],
+    ) -> C:
         protocol, step = control.start(window, self._clock())
         try:
             while True:
                 if isinstance(step, Attempt):
-                    step = control.step(protocol, await self._attempt(control, step, held))
+                    outcome = await self._attempt(control, step, held, decode, turn)
+                    step = control.step(protocol, outcome)
                 else:
                     await self._sleep(step.seconds)
                     step = control.step(protocol, Woke(self._clock()))
         except StopIteration as done:
-            events: list[Event] = done.value
-            return events
+            chunk: C = done.value
+            return chunk
 
-    async def _attempt(self, control: Control, step: Attempt, held: Held) -> Outcome:
-        """One request, bounded end to end by the attempt's timeout (``asyncio.timeout``)."""
+    async def _attempt(
+        self,
+        control: Control,
+        step: Attempt,
+        held: Held,
+        decode: Callable[[httpx.Response, Body, Window], C],
+        turn: Callable[[Callable[[], C]], Awaitable[C]],
+    ) -> Outcome:
+        """One request, bounded end to end by the attempt's timeout (``asyncio.timeout``). An error
+        status is raised at once; a 200's body is decoded and converted on this window's ``turn``,
+        in the decoding thread (``AsyncDecoder.run``), off the event loop."""
         window = step.window
         started = self._clock()
         exchange = held.exchange()
@@ -989,7 +1017,9 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             except TimeoutError:
                 raise attempt_timed_out(step.timeout, exchange.phase, window) from None
             status = response.status_code
-            events = interpret(response, body.finish(), window, self._settings.token)
+            if status != 200:  # interpret raises the status's error: known now, not on the decoding turn
+                interpret(response, body.finish(), window, self._settings.token)
+            events = await turn(functools.partial(decode, response, body, window))
         except (httpx.TransportError, ShortPenError) as exc:
             held.drop(exchange)
             now = self._clock()
@@ -1013,7 +1043,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             await response.aclose()
 
 
-async def _asettle(tasks: list[asyncio.Task[list[Event]]]) -> None:
+async def _asettle(tasks: list[asyncio.Task[Any]]) -> None:
     """``_settle`` for tasks: until the oldest is done, or any has failed (then raise it at once)."""
     waiting = set(tasks)
     while not tasks[0].done():

@@ -7,6 +7,7 @@ and the two thread helpers of ``ShortPen``: ``within`` (a wall-clock bound on an
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import queue
 import threading
@@ -254,3 +255,35 @@ class Decoder:
     def close(self) -> None:
         """After the workers have stopped."""
         self._thread.shutdown(wait=True, cancel_futures=True)
+
+
+class AsyncDecoder:
+    """``Decoder`` for ``AsyncShortPen``: each fetched window is decoded and converted in one thread
+    of its own (off the event loop, which keeps fetching meanwhile), when the consumer has reached
+    the window before it. The same reasons as ``Decoder``: at most two windows' decoded events
+    exist at once, and pyarrow's readers, which release the GIL, run beside the loop."""
+
+    AHEAD = 1
+
+    def __init__(self) -> None:
+        self._consumer_at = 0
+        self._moved = asyncio.Event()
+        self._thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="shortpen-decode"
+        )
+
+    def advance(self, index: int) -> None:
+        """The consumer now waits for window ``index``."""
+        self._consumer_at = index
+        self._moved.set()
+
+    async def run(self, index: int, decode: Callable[[], T]) -> T:
+        """``decode()`` for window ``index``, in the decoding thread, on its turn (called by a task)."""
+        while index > self._consumer_at + self.AHEAD:
+            self._moved.clear()
+            await self._moved.wait()
+        return await asyncio.get_running_loop().run_in_executor(self._thread, decode)
+
+    def close(self) -> None:
+        """Once the tasks have ended: a decoding still running finishes in its thread, unwaited."""
+        self._thread.shutdown(wait=False, cancel_futures=True)
