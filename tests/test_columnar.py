@@ -18,6 +18,7 @@ import pytest
 
 from shortpen_api_client import AnalyticsEvent, AsyncShortPen, ShortPen, _client, _formats
 from shortpen_api_client._arrow import arrow_schema
+from shortpen_api_client._arrow_body import body_to_table
 from shortpen_api_client._decode import FALLBACKS
 from shortpen_api_client.testing import FakeShortPen
 
@@ -165,8 +166,8 @@ def test_async_reads_bodies_through_the_fast_path_in_the_decoding_thread(
 
         return read
 
-    monkeypatch.setattr(_client, "body_to_table", watched(_client.body_to_table))
-    monkeypatch.setattr(_formats, "body_to_table", watched(_formats.body_to_table))
+    monkeypatch.setattr(_client, "body_to_table", watched(body_to_table))  # the names both modules use
+    monkeypatch.setattr(_formats, "body_to_table", watched(body_to_table))
     before = dict(FALLBACKS)
 
     async def main() -> pa.Table:
