@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,26 @@ def test_the_shortpen_commands_of_the_readme_ran(session: list[dict[str, object]
     commands = [c for block in session if block["lang"] == "bash" for c in block.get("ran", [])]  # type: ignore[attr-defined]
     for verb in ("export", "sync", "load"):
         assert any(str(c).startswith(f"shortpen {verb} ") for c in commands), verb
+
+
+def test_the_testing_examples_pass_under_plain_pytest(tmp_path: Path) -> None:
+    """The README's examples of testing a service against the fake, each block saved as a test file
+    of a project of its own (no conftest, no configuration), pass under plain ``pytest``."""
+    blocks = re.findall(r"^```python\n(.*?)^```\n", README.read_text(encoding="utf-8"), re.M | re.S)
+    examples = [block for block in blocks if re.search(r"^(async )?def test_", block, re.M)]
+    assert len(examples) >= 2  # the sync and the async example
+    for number, block in enumerate(examples):
+        (tmp_path / f"test_readme_example_{number}.py").write_text(block, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHORTPEN_", "PYTEST_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"{len(examples)} passed" in result.stdout, result.stdout[-3000:]
