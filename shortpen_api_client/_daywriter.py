@@ -130,7 +130,11 @@ class DayWriter:
             )
             return _Staged(temp=temp if self.batched else None, record=record)
 
-        if len(days) == 1:
+        # Threads overlap the filesystem's waits (file creation, fsyncs). A window of empty days made
+        # durable in a batch has no wait worth it: each file is a copy of cached bytes, and threads
+        # only fight over the GIL around each system call (10 years of empty days: CPU 4.4-4.8 s with
+        # threads, 3.4-3.9 s without, 40 % fewer context switches; the wall time is the filesystem's).
+        if len(days) == 1 or (self.batched and not any(days.values())):
             staged = [write(day, events) for day, events in days.items()]
         else:
             if self._pool is None:
