@@ -57,10 +57,11 @@ def pytest_args(python: object) -> list[str]:
     """The suite runs on as many processes as the machine has cores (pytest-xdist). The oldest
     version found runs every test; the others leave out the ``tooling`` tests (regen, spec-change
     reports, API diff, packaging, benchmarks, README blocks), which check the repository's pinned
-    tools rather than the package on that Python, and the ``slow`` ones (the ``shortpen`` command and
-    dlt pipelines end to end, processes killed mid-sync), whose library code the rest still covers
-    on every version. Those two are about 60% of the suite's time: without them CI would take over
-    10 minutes on 2 cores."""
+    tools rather than the package on that Python, and the ``slow`` ones: the ``shortpen`` command
+    (tests/test_cli.py, every test a subprocess), ``shortpen load`` and a dlt load killed mid-way,
+    syncs killed mid-way, the command's token tests. So the command itself is tested on the oldest
+    version only; the library under it, the dlt source included, on every version. Those two groups
+    are about 60% of the suite's time: with them CI took over 10 minutes on 2 cores."""
     args = ["--numprocesses=auto"]
     oldest = min(FOUND, key=lambda found: found.version)
     if str(python) != str(oldest.path):

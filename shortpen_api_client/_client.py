@@ -60,7 +60,7 @@ from ._engine import (
 from ._generated.client import AuthenticatedClient
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
-from ._redact import LOG_SCRUBBER, scrub_exception
+from ._redact import LOG_SCRUBBER, scrub, scrub_exception, text_of
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 from ._windows import Window, plan_windows
@@ -333,8 +333,14 @@ def kept_secret(token: str) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        scrub_exception(error, token)
-        raise
+        if scrub_exception(error, token):
+            raise
+        # Its own text keeps the token out of reach: say what it was, scrubbed, and drop it.
+        replacement = ShortPenError(scrub(f"{type(error).__name__}: {text_of(error)}", token))
+        try:
+            raise replacement from None
+        finally:
+            replacement.__context__ = None  # not even kept, unshown, as its context
 
 
 class ShortPen(_BaseClient[httpx.Client]):
@@ -907,6 +913,10 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         job, run = await asyncio.to_thread(
             self._sync_job, start, end, output_dir, lookback_days, format, workspace_id, url_id, verify
         )
+        with kept_secret(self._settings.token):
+            return await self._sync(job, run)
+
+    async def _sync(self, job: SyncJob, run: Run) -> SyncReport:
         try:  # the folder's lock is held until job.finish, which compacts the journal
             started = time.perf_counter()
             await asyncio.to_thread(job.prepare)
@@ -917,8 +927,6 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
             report = job.report(run, time.perf_counter() - started)
         except BaseException as exc:
             await asyncio.to_thread(job.finish, exc)
-            if isinstance(exc, Exception):
-                scrub_exception(exc, self._settings.token)
             raise
         await asyncio.to_thread(job.finish)
         return report
@@ -968,10 +976,12 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
                 index += 1
         finally:
             control.stop()
-            for entry in pending:
-                entry.task.cancel()
-            await asyncio.gather(*(entry.task for entry in pending), return_exceptions=True)
-            decoder.close()
+            try:
+                for entry in pending:
+                    entry.task.cancel()
+                await asyncio.gather(*(entry.task for entry in pending), return_exceptions=True)
+            finally:
+                decoder.close()
 
     async def _fetch_window(
         self,

@@ -246,7 +246,7 @@ def redact(error: ShortPenError, secret: str) -> ShortPenError:
     """The error with ``secret`` (in any form ``_redact.scrub`` knows) taken out of its message and
     its chain's: the last guard before a log line (the decoder already scrubbed what it quoted; the
     public methods scrub again what reaches the caller)."""
-    scrub_exception(error, secret)
+    scrub_exception(error, secret)  # a ShortPenError's text is its (scrubbed) arguments
     return error
 
 

@@ -223,34 +223,68 @@ def scrub(text: str, secret: str | None = None) -> str:
     return _BEARER.sub(rf"\1{REDACTED}", text)
 
 
-def scrub_exception(error: BaseException, secret: str) -> BaseException:
-    """``error`` with ``secret`` scrubbed from every exception of its chain (``__cause__`` and
-    ``__context__``): their string arguments and ``message``. An exception there whose text still
-    shows the secret after that (one that keeps its text elsewhere than in ``args``) is cut from the
-    chain, with what followed it. The last guard before an error leaves a public method: values the
-    server sent may be quoted by a parser's own error (``fromisoformat``'s, Arrow's)."""
+def scrub_exception(error: BaseException, secret: str) -> bool:
+    """Scrub ``secret`` from ``error`` and every exception linked to it (``__cause__``,
+    ``__context__``, an exception group's members): their string arguments, ``message`` and
+    ``__notes__``; an exception whose text still shows it, and whose arguments are not all strings
+    (``ValueError({"v": token})``), gets its scrubbed text as its one argument. A linked exception
+    whose text shows it even then (a ``__str__`` of its own) is unlinked, with what followed it.
+    The last guard before an error leaves a public method: values the server sent may be quoted by
+    a parser's own error (``fromisoformat``'s, Arrow's). Returns whether ``error``'s own text is
+    clean now (False: the caller must not show it)."""
     seen: set[int] = set()
-    link: BaseException | None = error
-    before: BaseException | None = None
-    while link is not None and id(link) not in seen:
+
+    def clean(link: BaseException) -> bool:
+        if id(link) in seen:
+            return True
         seen.add(id(link))
-        link.args = tuple(scrub(a, secret) if isinstance(a, str) else a for a in link.args)
-        message = getattr(link, "message", None)
-        if isinstance(message, str):
-            with contextlib.suppress(AttributeError):  # a read-only property: its text is checked below
-                setattr(link, "message", scrub(message, secret))  # noqa: B010 - not every exception has it
-        if before is not None and _shows(link, secret):
-            before.__cause__ = before.__context__ = None
-            before.__suppress_context__ = True
-            break
-        before, link = link, link.__cause__ or link.__context__
-    return error
+        _scrub_fields(link, secret)
+        for linked, unlink in (
+            (link.__cause__, functools.partial(setattr, link, "__cause__", None)),
+            (link.__context__, functools.partial(setattr, link, "__context__", None)),
+        ):
+            if linked is not None and not clean(linked):
+                unlink()
+                link.__suppress_context__ = True
+        members = [clean(member) for member in getattr(link, "exceptions", ())]  # every one scrubbed
+        return all(members) and not _shows(link, secret)
+
+    return clean(error)
+
+
+def _scrub_fields(error: BaseException, secret: str) -> None:
+    def scrubbed(value: object) -> object:
+        return scrub(value, secret) if isinstance(value, str) else value
+
+    def put(name: str, value: object) -> None:
+        with contextlib.suppress(AttributeError, TypeError):  # read-only on some exception types
+            setattr(error, name, value)
+
+    put("args", tuple(map(scrubbed, error.args)))
+    for name in ("message", "strerror", "filename", "filename2"):  # the text of OSError's too
+        value = getattr(error, name, None)
+        if isinstance(value, str):
+            put(name, scrubbed(value))
+    notes = getattr(error, "__notes__", None)
+    if isinstance(notes, list):
+        put("__notes__", list(map(scrubbed, notes)))
+    if _shows(error, secret) and error.args and not all(isinstance(a, str) for a in error.args):
+        put("args", (scrub(text_of(error), secret),))
+
+
+def text_of(error: BaseException) -> str:
+    """``str(error)``, or its type's name when even that fails."""
+    try:
+        return str(error)
+    except Exception:  # a text that cannot even be made
+        return type(error).__name__
 
 
 def _shows(error: BaseException, secret: str) -> bool:
-    """Whether ``error``'s text or repr shows ``secret`` (or cannot be made, so cannot be checked)."""
+    """Whether ``error``'s text, repr or notes show ``secret`` (or cannot be made, so cannot be
+    checked)."""
     try:
-        texts = (str(error), repr(error))
+        texts = [str(error), repr(error), *map(str, getattr(error, "__notes__", None) or ())]
     except Exception:  # not checkable, so not shown
         return True
     return any(scrub(text, secret) != text for text in texts)

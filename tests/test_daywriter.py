@@ -72,6 +72,37 @@ def test_staged_days_are_renamed_into_place_only_when_published(tmp_path: Path, 
     writer.shutdown()
 
 
+@pytest.mark.parametrize("empty", [True, False])
+def test_a_failed_day_stages_none_of_its_window_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty: bool
+) -> None:
+    """The third of four days fails: the two written before it are removed, none is staged (a window of
+    empty days is written in this thread, others in the writer threads: both ways)."""
+    writes = []
+    real = DayWriter._write
+
+    def third_fails(self: DayWriter, target: Path, events: Any, fields: Any) -> Any:
+        writes.append(target)
+        if len(writes) == 3:
+            raise OSError(28, "No space left on device")
+        return real(self, target, events, fields)
+
+    monkeypatch.setattr(DayWriter, "_write", third_fails)
+    writer = DayWriter(tmp_path, "jsonl", batched=True)
+    events = [] if empty else [{"id": 1, "created_at": "2025-01-01T10:00:00+00:00"}]
+    days: dict[date, list[dict[str, Any]]] = {
+        D1 + timedelta(days=i): events if i == 0 else [] for i in range(4)
+    }
+    with pytest.raises(OSError, match="No space"):
+        writer.stage(
+            days, fields=EVENT, fetched_at=FETCHED_AT, client_version=__version__, spec_sha256=SPEC_SHA256
+        )
+    assert len(writes) >= 3
+    assert list(tmp_path.rglob("*.tmp")) == []
+    assert writer.publish() == []
+    writer.shutdown()
+
+
 def test_a_failed_publish_records_nothing_and_leaves_no_temporary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

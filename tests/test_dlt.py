@@ -26,8 +26,6 @@ from shortpen_api_client.testing import FakeShortPen, Fault, FaultPlan
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.slow  # end to end in subprocesses: on one Python (noxfile.py)
-
 TOKEN = "spk_live_dlt_canary_5be1c0d94a7f"
 D = dt.date
 
@@ -242,6 +240,7 @@ def test_the_token_is_never_written_by_dlt(fake: FakeShortPen, url: str, tmp_pat
     assert len(list((tmp_path / "pipelines").rglob("*"))) > 5  # the scan did look at dlt's files
 
 
+@pytest.mark.slow  # in subprocesses: on one Python (noxfile.py)
 def test_a_load_killed_mid_way_is_exact_when_rerun(tmp_path: Path) -> None:
     slow = FakeShortPen(
         seed=5, token=TOKEN, events_per_day=40, faults=FaultPlan(rate=1.0, kinds=(Fault.latency(0.4),))
@@ -286,6 +285,7 @@ def shortpen_load(*args: str, cwd: Path, url: str, token: str = TOKEN) -> subpro
     )
 
 
+@pytest.mark.slow  # in subprocesses: on one Python (noxfile.py)
 def test_shortpen_load_fills_shortpen_duckdb_and_a_later_run_adds_only_new_days(
     fake: FakeShortPen, url: str, tmp_path: Path
 ) -> None:
@@ -307,6 +307,7 @@ def test_shortpen_load_fills_shortpen_duckdb_and_a_later_run_adds_only_new_days(
     assert TOKEN not in first.stdout + first.stderr + second.stdout + second.stderr
 
 
+@pytest.mark.slow  # in subprocesses: on one Python (noxfile.py)
 def test_shortpen_load_errors_are_one_line_with_the_right_status(url: str, tmp_path: Path) -> None:
     bad_date = shortpen_load("--start", "2025-02-30", cwd=tmp_path, url=url)
     assert bad_date.returncode == 2, bad_date.stderr

@@ -25,7 +25,7 @@ from shortpen_api_client._redact import (
     scrub,
     scrub_exception,
 )
-from shortpen_api_client.errors import InvalidResponseError
+from shortpen_api_client.errors import InvalidResponseError, ShortPenError
 
 from ._hostile import ECHOES, leaks, make_token
 
@@ -261,3 +261,34 @@ def test_kept_secret_scrubs_whatever_error_leaves_it() -> None:
     with pytest.raises(ValueError, match="cannot store") as info, kept_secret(token):
         store()
     assert not leaks(_chain_text(info.value), token)
+
+
+def test_scrub_exception_reaches_notes_groups_both_links_and_non_text_arguments() -> None:
+    token = make_token(40)
+    cause = ValueError({"value": token})  # its text is not a string argument
+    context = KeyError(f"key {token}")
+    member = OSError(5, f"disk of {token}", f"/data/{token}")
+    error = ExceptionGroup("several", [member, TypeError("fine")])
+    error.add_note(f"while reading {token}")
+    error.__cause__, error.__context__ = cause, context
+    assert scrub_exception(error, token)
+    assert not leaks(_chain_text(error) + str(context) + str(member) + str(error.__notes__), token)
+    assert "[redacted]" in str(cause)
+    assert "[redacted]" in str(context)
+    assert "disk of [redacted]" in str(member)
+    assert error.__cause__ is cause  # cleaned, so kept
+    assert error.__context__ is context
+
+
+def test_scrub_exception_says_when_the_error_itself_cannot_be_cleaned() -> None:
+    token = make_token(40)
+    assert not scrub_exception(_Stubborn(f"value {token}"), token)
+    assert scrub_exception(ValueError(f"value {token}"), token)
+
+
+def test_kept_secret_replaces_an_error_whose_own_text_it_cannot_clean() -> None:
+    token = make_token(40)
+    with pytest.raises(ShortPenError, match=r"_Stubborn: value \[redacted\]") as info, kept_secret(token):
+        raise _Stubborn(f"value {token}")
+    assert not leaks(_chain_text(info.value), token)
+    assert info.value.__cause__ is None
