@@ -215,7 +215,10 @@ def _without_fragments(text: str, secret: str) -> str:
 
 def scrub(text: str, secret: str | None = None) -> str:
     """``text`` without ``secret`` (in any of its forms, or any run of ``FRAGMENT`` of its
-    characters) and without any bearer credential."""
+    characters) and without any bearer credential. Idempotent: what was taken out before is left as
+    it is (a short token's characters inside ``[redacted]`` included)."""
+    if REDACTED in text:
+        return REDACTED.join(scrub(part, secret) for part in text.split(REDACTED))
     if secret:
         text = _pattern(secret).sub(REDACTED, text)
         if len(secret) >= FRAGMENT:  # the runs between what was taken out already
@@ -284,7 +287,8 @@ def _shows(error: BaseException, secret: str) -> bool:
     """Whether ``error``'s text, repr or notes show ``secret`` (or cannot be made, so cannot be
     checked)."""
     try:
-        texts = [str(error), repr(error), *map(str, getattr(error, "__notes__", None) or ())]
+        shown = repr(error).removeprefix(type(error).__name__)  # (a class name is no secret)
+        texts = [str(error), shown, *map(str, getattr(error, "__notes__", None) or ())]
     except Exception:  # not checkable, so not shown
         return True
     return any(scrub(text, secret) != text for text in texts)

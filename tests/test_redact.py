@@ -292,3 +292,12 @@ def test_kept_secret_replaces_an_error_whose_own_text_it_cannot_clean() -> None:
         raise _Stubborn(f"value {token}")
     assert not leaks(_chain_text(info.value), token)
     assert info.value.__cause__ is None
+
+
+def test_scrub_is_idempotent_even_for_a_token_inside_the_marker() -> None:
+    """A short token's characters inside ``[redacted]`` are left alone on a second pass (the
+    message of an error scrubbed by the engine and again at a public method's edge)."""
+    for token in ("t", "red", make_token(12), make_token(72)):
+        once = scrub(f"the token {token} was sent back", token)
+        assert scrub(once, token) == once
+        assert once.count(REDACTED) >= 1
