@@ -87,7 +87,10 @@ class Hostile:
         self._server = Server(("127.0.0.1", 0), Handler)
         self.port: int = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # (serve_forever's default poll of 0.5 s is what shutdown() waits for: half a second a test)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __enter__(self) -> Self:
         self._thread.start()
