@@ -7,7 +7,8 @@ with ShortPen() as client:  # token from SHORTPEN_TOKEN
         ...
 """
 
-from ._client import AsyncShortPen, ShortPen
+from ._async_client import AsyncShortPen
+from ._client import ShortPen
 from ._engine import Progress
 from ._generated.models import AnalyticsEvent, AnalyticsRequest, AnalyticsResponse, ErrorResponse
 from ._jobs import ExportReport, SyncReport

@@ -22,12 +22,12 @@ from rich.table import Table
 
 from . import _redact as redact
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
-from ._client import (
+from ._client import ShortPen
+from ._client_base import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     DEFAULT_WINDOW_DAYS,
-    ShortPen,
 )
 from ._config import ENVIRONMENTS, TOKEN_ENV
 from ._engine import Progress

@@ -37,7 +37,8 @@ try:
 except ImportError as exc:  # pragma: no cover - the message is the point
     raise ImportError('shortpen_api_client.dlt needs dlt: pip install "shortpen-api-client[dlt]"') from exc
 
-from ._client import DEFAULT_MAX_CONCURRENCY, DEFAULT_WINDOW_DAYS, ShortPen
+from ._client import ShortPen
+from ._client_base import DEFAULT_MAX_CONCURRENCY, DEFAULT_WINDOW_DAYS
 from ._config import check_id, check_int, parse_date, resolve_base_url
 from ._engine import Progress
 from ._jobs import DEFAULT_LOOKBACK_DAYS, yesterday_utc

@@ -15,7 +15,7 @@ from collections.abc import Callable, Generator
 import attrs
 
 from shortpen_api_client._body import DEFAULT_MAX_RESPONSE_BYTES
-from shortpen_api_client._client import DEFAULT_MAX_BUFFERED_BYTES
+from shortpen_api_client._client_base import DEFAULT_MAX_BUFFERED_BYTES
 from shortpen_api_client._engine import Attempt, Chunk, Outcome, Run, Sent, Settings, Sleep, Step, Woke
 from shortpen_api_client._retry import RetryPolicy
 from shortpen_api_client._throttle import Throttle

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shortpen_api_client._client import kept_secret
+from shortpen_api_client._client_base import kept_secret
 from shortpen_api_client._decode import decode_events, status_error
 from shortpen_api_client._redact import (
     EXCERPT_CHARS,
