@@ -10,40 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import random
+import sys
 from typing import Any
 
-from shortpen_api_client._schema import EVENT
+from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import realistic as _benchmark  # a script, not a package: imported from its folder
 
 Event = dict[str, Any]
-OPTIONAL = [f.name for f in EVENT if not f.required]
-UNKNOWN = ("utm_source", "session_ms")
+TEXTS = ("newsletter", "ads", 'say "hi" \\ there', "ünïcode")
 
 
 def realistic(events: list[Event], *, seed: int = 0) -> list[Event]:
-    rng = random.Random(seed)
-    out: list[Event] = []
-    for original in events:
-        event = dict(original)
-        for name in OPTIONAL:
-            draw = rng.random()
-            if draw < 0.1:
-                event.pop(name, None)
-            elif draw < 0.2:
-                event[name] = None
-        created_at = event.pop("created_at")
-        if rng.random() < 0.3:
-            digits = rng.choice((3, 6))
-            created_at = f"{created_at[:19]}.{rng.randrange(10**digits):0{digits}d}{created_at[19:]}"
-        event["utm_source"] = rng.choice(("newsletter", "ads", 'say "hi" \\ there', "ünïcode"))
-        event["created_at"] = created_at  # unknown fields before it, as a newer server might put them
-        event["session_ms"] = rng.randrange(10**6)
-        out.append(event)
-    for i in range(1, len(out), 40):  # ties
-        out[i]["created_at"] = out[i - 1]["created_at"]
-    for i in range(5, len(out) - 1, 50):  # small inversions
-        out[i], out[i + 1] = out[i + 1], out[i]
-    return out
+    """The benchmarks' realistic shaping (benchmarks/realistic.py), with unknown texts that need
+    escaping in JSON and CSV."""
+    return _benchmark.realistic(events, seed=seed, texts=TEXTS)
 
 
 def in_order(events: list[Event]) -> list[Event]:
