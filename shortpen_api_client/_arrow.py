@@ -156,7 +156,7 @@ class Columns:
         pc = pa.compute
         table, trim, tail = self.table, self.trim, self.tail
         if not self.checked:
-            table, trim, tail = _window_rules(pa, table, window, trim)
+            table, trim, tail = window_rules(pa, table, window, trim)
         dropped = Trim()
         if seen and table.num_rows:
             mask = pc.is_in(table.column(ID), value_set=pa.array(sorted(seen), pa.int64()))
@@ -183,7 +183,7 @@ def _micros(day: dt.date) -> int:
     return (dt.datetime.combine(day, dt.time()) - _EPOCH) // dt.timedelta(microseconds=1)
 
 
-def _window_rules(pa: Any, table: Any, window: DateRange, trim: Trim) -> tuple[Any, Trim, frozenset[int]]:
+def window_rules(pa: Any, table: Any, window: DateRange, trim: Trim) -> tuple[Any, Trim, frozenset[int]]:
     """``_edges`` rules 3 (within the window) and 4 on a table read from a body, ascending already."""
     pc = pa.compute
     if not table.num_rows:

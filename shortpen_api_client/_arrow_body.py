@@ -10,11 +10,26 @@ counts those. The window rules run when the window is delivered (``_arrow.Column
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
+
+import attrs
 
 from . import _decode
-from ._arrow import EXTRA, OFFSET, PARSED, Columns, arrow_schema, as_text, import_pyarrow, offsets
+from ._arrow import (
+    EXTRA,
+    OFFSET,
+    PARSED,
+    Columns,
+    arrow_schema,
+    as_text,
+    import_pyarrow,
+    offsets,
+    window_rules,
+)
+from ._checks import ID
+from ._edges import NO_TRIM, Trim
 from ._schema import EVENT, TIMESTAMP
+from .errors import DateRange
 
 
 def body_to_table(content: bytes, schema: Any | None = None) -> Columns | None:
@@ -24,7 +39,7 @@ def body_to_table(content: bytes, schema: Any | None = None) -> Columns | None:
     pa = import_pyarrow()
     schema = schema if schema is not None else arrow_schema()
     try:
-        table = _read_body(pa, content, schema)
+        table = _read_body(pa, content, schema) if _valid_text(content) else None
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         table = None
     if table is None:
@@ -32,6 +47,23 @@ def body_to_table(content: bytes, schema: Any | None = None) -> Columns | None:
         return None
     table, unknown = table
     return Columns(table, checked=False, unknown=unknown)
+
+
+def window_table(content: bytes, window: DateRange) -> Columns | None:
+    """:func:`body_to_table` as a driver's ``from_body`` (the window rules run on delivery)."""
+    return body_to_table(content)
+
+
+def _valid_text(content: bytes) -> bool:
+    """UTF-8 without a byte order mark, as the usual decoders require: pyarrow's reader takes a
+    leading BOM and invalid UTF-8 inside strings, which orjson and the standard library refuse."""
+    if content.startswith(b"\xef\xbb\xbf"):
+        return False
+    try:
+        content.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _read(pa: Any, content: bytes, fields: list[Any]) -> Any:
@@ -116,3 +148,129 @@ def _extra_column(pa: Any, children: dict[str, Any], length: int) -> Any:
     joined = pc.binary_join_element_wise(*parts, "")
     wrapped = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(joined, 1), "}", "")
     return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), wrapped)
+
+
+# -- JSON lines, for the JSONL export ---------------------------------------------------------------
+
+_DATA: Final = b'"data":['
+
+
+def _json_lines(content: bytes) -> bytes | None:
+    """The events of a compact body (``{...,"data":[{...},{...}]}``, as servers usually send it) as
+    JSON lines, each event's text as sent; None for any other layout.
+
+    Each ``},{`` of the list becomes ``}\\n{``. Where one sits inside an event (in a string, or
+    between two objects nested in an unknown field) the line it ends is a proper prefix of that
+    event's text, which is never a JSON object (a JSON string holds no raw newline; an object is
+    complete only at its last ``}``): the reader then fails and the caller decodes the body as
+    usual. The envelope is checked on its own: the first ``"data":[`` of a JSON text is never inside
+    a string (the quote before its colon would be escaped), and the envelope with that list emptied
+    must be a ``success: true`` object whose ``data`` it is (not a nested object's)."""
+    at = content.find(_DATA)
+    if at < 0 or not content.endswith(b"]}"):
+        return None
+    start = at + len(_DATA)
+    if content[start : start + 1] != b"{" or content[-3:-2] != b"}":
+        # No events, or an item that is not an object: the usual path says which. (Every line must
+        # start with "{" and end with "}": pyarrow 26's reader crashes on a line "null".)
+        return None
+    try:
+        envelope = _decode.loads(content[:start] + b"]}")
+    except (_decode.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if type(envelope) is not dict or envelope.get("success") is not True or envelope.get("data") != []:
+        return None
+    return content[start:-2].replace(b"},{", b"}\n{")
+
+
+@attrs.frozen
+class BodyLines:
+    """A window's events as JSON lines, each as the server sent it, by the window rules: the JSONL
+    export's chunk read from a body (:func:`body_to_lines`)."""
+
+    data: bytes
+    ids: tuple[int, ...]
+    trim: Trim = NO_TRIM
+    unknown: frozenset[str] = frozenset()
+    tail: frozenset[int] = frozenset()
+
+
+def _plain(pa: Any, kind: Any) -> bool:
+    """Whether an unknown field the reader inferred as ``kind`` reads alike in the usual path, so
+    that its text may be carried as sent: text (dates and date-times are text it recognised),
+    integers, booleans, nulls; not a float (pyarrow's reader takes NaN, which JSON has not, and
+    makes an integer beyond 64 bits one), nor a list or an object (they may hold one)."""
+    types = pa.types
+    return bool(
+        types.is_string(kind)
+        or types.is_int64(kind)
+        or types.is_boolean(kind)
+        or types.is_null(kind)
+        or types.is_timestamp(kind)
+        or types.is_date(kind)
+    )
+
+
+def body_to_lines(content: bytes, window: DateRange) -> BodyLines | None:
+    """A 200 body's events as JSON lines (the JSONL export's fast path), with the window rules
+    applied; None when pyarrow is not installed or the body is not one it reads exactly as the
+    usual path would (counted in ``_decode.FALLBACKS["lines"]``).
+
+    pyarrow's reader parses the lines (each event's text, as sent: :func:`_json_lines`) against the
+    spec's fields, which checks them as ``_checks`` does (types, 64-bit integers, required fields
+    not null); ``created_at`` is parsed by Arrow; the rules (ascending, stable; each id once; edge
+    spills dropped; other strays refused) run on those columns; the lines are then put in that order.
+    No Python object is made per event but the line itself."""
+    try:
+        pa = import_pyarrow()
+    except ImportError:
+        return None
+    lines = _json_lines(content) if _valid_text(content) else None
+    try:
+        read = _lines_read(pa, lines) if lines is not None else None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        read = None
+    if read is None or lines is None:
+        _decode.FALLBACKS["lines"] += 1
+        return None
+    table, unknown = read
+    table, trim, tail = window_rules(pa, table, window, NO_TRIM)
+    rows = table.column("_row").to_pylist()
+    texts = lines.split(b"\n")
+    data = b"\n".join(map(texts.__getitem__, rows)) + b"\n" if rows else b""
+    return BodyLines(data, tuple(table.column(ID).to_pylist()), trim=trim, unknown=unknown, tail=tail)
+
+
+def _lines_read(pa: Any, lines: bytes) -> tuple[Any, frozenset[str]] | None:
+    """The columns the window rules need (id, created_at, its offset, the line's number), ascending;
+    and the unknown fields' names. None for what the usual path reads otherwise."""
+    pc = pa.compute
+    read = pa.json.read_json(
+        pa.py_buffer(lines),
+        read_options=pa.json.ReadOptions(use_threads=False, block_size=len(lines) + 1),
+        parse_options=pa.json.ParseOptions(
+            explicit_schema=pa.schema(as_text(pa)),
+            unexpected_field_behavior="infer",
+            newlines_in_values=False,
+        ),
+    )
+    if read.num_rows != lines.count(b"\n") + 1:
+        return None
+    known = {field.name for field in EVENT}
+    for field in EVENT:
+        if field.required and read.column(field.name).null_count:
+            return None  # the usual path names the event and the field
+    unknown = frozenset(read.column_names) - known
+    if not all(_plain(pa, read.schema.field(name).type) for name in unknown):
+        return None
+    text = read.column(TIMESTAMP)
+    minutes = offsets(pa, text, None)
+    if minutes is None:
+        return None
+    instants = text.cast(arrow_schema().field(TIMESTAMP).type)
+    table = pa.table(
+        {ID: read.column(ID), TIMESTAMP: instants, OFFSET: minutes, "_row": pa.array(range(read.num_rows))}
+    )
+    if table.num_rows > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
+        table = table.take(pc.sort_indices(table, sort_keys=[(TIMESTAMP, "ascending")]))  # stable
+    return table, unknown

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Self, cast
 import httpx
 
 from ._arrow import events_columns, import_pyarrow
-from ._arrow_body import body_to_table
+from ._arrow_body import window_table
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, Body
 from ._decode import checked_models, iter_models
 from ._drive import AsyncDecoder, Control, Exchange, Held
@@ -38,7 +38,7 @@ from ._engine import (
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
 from ._windows import Window
-from .errors import ShortPenError
+from .errors import DateRange, ShortPenError
 
 if TYPE_CHECKING:
     import pyarrow
@@ -174,7 +174,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
     async def _record_batches(self, run: Run) -> AsyncIterator[pyarrow.RecordBatch]:
         with kept_secret(self._settings.token):
             # Converted in the decoding thread, straight from the body when pyarrow's reader can.
-            batches = self._delivered(run, events_columns, from_body=body_to_table)
+            batches = self._delivered(run, events_columns, from_body=window_table)
             async with contextlib.aclosing(batches) as windows:
                 async for _, columns in windows:
                     for batch in _record_batches(columns):
@@ -185,7 +185,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         run: Run,
         convert: Callable[[Events], C],
         *,
-        from_body: Callable[[bytes], C | None] | None = None,
+        from_body: Callable[[bytes, DateRange], C | None] | None = None,
     ) -> AsyncGenerator[tuple[Window, C]]:
         """The driver's windows, in order, with the exactly-once rules at window edges applied
         (``_edges.Delivery``): what every public method consumes."""
@@ -258,7 +258,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         run: Run,
         convert: Callable[[list[Event]], C],
         *,
-        from_body: Callable[[bytes], C | None] | None = None,
+        from_body: Callable[[bytes, DateRange], C | None] | None = None,
     ) -> AsyncGenerator[tuple[Window, C]]:
         """``ShortPen._converted`` for the event loop: each planned window's events through
         ``convert`` (or a 200's body through ``from_body``), in date order, up to ``max_concurrency``

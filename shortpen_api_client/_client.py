@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO, Self, cast
 import httpx
 
 from ._arrow import events_columns, import_pyarrow
-from ._arrow_body import body_to_table
+from ._arrow_body import window_table
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, Body
 from ._decode import checked_models, iter_models
 from ._drive import Control, Decoder, Exchange, Held, IOThreads, within
@@ -41,7 +41,7 @@ from ._engine import (
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncReport
 from ._windows import Window
-from .errors import ShortPenError
+from .errors import DateRange, ShortPenError
 
 if TYPE_CHECKING:
     import pyarrow
@@ -184,7 +184,7 @@ class ShortPen(_BaseClient[httpx.Client]):
     def _record_batches(self, run: Run) -> Iterator[pyarrow.RecordBatch]:
         # Converted in the worker threads, straight from the body when pyarrow's reader can.
         with kept_secret(self._settings.token):
-            for _, columns in self._delivered(run, events_columns, from_body=body_to_table):
+            for _, columns in self._delivered(run, events_columns, from_body=window_table):
                 yield from _record_batches(columns)
 
     def _delivered(
@@ -192,7 +192,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         run: Run,
         convert: Callable[[Events], C],
         *,
-        from_body: Callable[[bytes], C | None] | None = None,
+        from_body: Callable[[bytes, DateRange], C | None] | None = None,
     ) -> Iterator[tuple[Window, C]]:
         """The driver's windows, in order, with the exactly-once rules at window edges applied
         (``_edges.Delivery``): what every public method consumes."""
@@ -263,7 +263,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         run: Run,
         convert: Callable[[list[Event]], C],
         *,
-        from_body: Callable[[bytes], C | None] | None = None,
+        from_body: Callable[[bytes, DateRange], C | None] | None = None,
     ) -> Iterator[tuple[Window, C]]:
         """Each planned window's events passed through ``convert``, in date order, fetching up to
         ``max_concurrency`` windows at once (fewer while those hold ``max_buffered_bytes``); each is

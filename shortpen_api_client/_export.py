@@ -70,6 +70,7 @@ from ._arrow import (
     import_pyarrow,
     parquet_schema,
 )
+from ._arrow_body import BodyLines
 from ._edges import NO_TRIM, Trim
 from ._formats import CSV_COLUMNS, TextPart, jsonl_encoder, make_sink
 from ._schema import EVENT, Field
@@ -282,19 +283,30 @@ class EventWriter:
             tail=getattr(events, "tail", frozenset()),
         )
 
-    def encode_body(self, content: bytes) -> Encoded | None:
-        """Encode the events of a 200 response body straight from its bytes, when the format can.
+    def encode_body(self, content: bytes, window: DateRange) -> Encoded | None:
+        """Encode the events of ``window``'s 200 response body straight from its bytes, when the
+        format can; None otherwise, and the caller decodes the body as usual.
 
-        Parquet can, with pyarrow's JSON reader (C++, no Python objects per event); it takes what it
-        can read exactly as the usual path would (``_arrow.body_to_table``) and returns None for
-        anything else, which the caller then decodes as usual. Once the window rules have run (when
-        the window is delivered: ``Encoded.edge``), the result equals ``encode(<the body's events,
-        checked>)``. None for JSONL and CSV.
+        With pyarrow's JSON reader (C++, no Python object per event), which takes only what it can
+        read exactly as the usual path would. Parquet: the table (``_arrow_body.body_to_table``);
+        once the window rules have run (when the window is delivered: ``Encoded.edge``), it equals
+        ``encode(<the body's events, checked>)``. JSONL: each event's text as the server sent it,
+        by the window rules (``_arrow_body.body_to_lines``); for a body laid out compactly, as
+        servers send it, the same bytes as ``encode``. Not CSV.
         """
-        columns = self._sink.encode_body(content)
-        if columns is None:
+        part = self._sink.encode_body(content, window)
+        if part is None:
             return None
-        return Encoded(len(columns), (columns,), unknown=columns.unknown)
+        if isinstance(part, BodyLines):
+            text = TextPart(part.data, part.ids)
+            return Encoded(
+                len(part.ids),
+                (text,) if part.ids else (),
+                trim=part.trim,
+                unknown=part.unknown,
+                tail=part.tail,
+            )
+        return Encoded(len(part), (part,), unknown=part.unknown)
 
     def write_encoded(self, encoded: Encoded) -> None:
         """Append a batch made by :meth:`encode` to the file."""

@@ -29,10 +29,11 @@ from ._arrow import (
     import_pyarrow,
     parquet_schema,
 )
-from ._arrow_body import body_to_table
+from ._arrow_body import BodyLines, body_to_lines, body_to_table
 from ._checks import ID
 from ._edges import Events
 from ._schema import EVENT, EVENT_NAMES, Field
+from .errors import DateRange
 
 Event = dict[str, Any]
 _GET_ID: Final = operator.itemgetter(ID)
@@ -65,7 +66,7 @@ class _Sink(Protocol):
     def encode(self, events: Sequence[Event]) -> Any:
         """A non-empty batch in the file's encoding; pure and thread-safe (no writes)."""
 
-    def encode_body(self, content: bytes) -> Any:
+    def encode_body(self, content: bytes, window: DateRange) -> Any:
         """The events of a 200 body, encoded straight from its bytes, or None (see EventWriter)."""
 
     def write_encoded(self, part: Any) -> None:
@@ -133,8 +134,8 @@ class _JsonlSink:
     def encode(self, events: Sequence[Event]) -> TextPart:
         return TextPart(self._encode(events), tuple(map(_GET_ID, events)))
 
-    def encode_body(self, content: bytes) -> None:
-        return None
+    def encode_body(self, content: bytes, window: DateRange) -> BodyLines | None:
+        return body_to_lines(content, window)
 
     def write_encoded(self, part: TextPart) -> None:
         self._file.write(part.data)  # type: ignore[arg-type]  # bytes: this sink made it
@@ -165,7 +166,7 @@ class _CsvSink:
         csv.writer(text).writerows(map(tuple.__add__, rows, extras))
         return TextPart(text.getvalue(), tuple(map(_GET_ID, events)))
 
-    def encode_body(self, content: bytes) -> None:
+    def encode_body(self, content: bytes, window: DateRange) -> None:
         return None
 
     def write_encoded(self, part: TextPart) -> None:
@@ -196,7 +197,7 @@ class _ParquetSink:
             return events_columns(events, self._fields)
         return Columns(events_to_table(events, fields=self._fields), checked=True)  # the writer's own callers
 
-    def encode_body(self, content: bytes) -> Columns | None:
+    def encode_body(self, content: bytes, window: DateRange) -> Columns | None:
         if self._fields != EVENT:  # the fast path reads the spec's columns only
             return None
         return body_to_table(content, self._schema)

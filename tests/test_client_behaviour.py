@@ -3,13 +3,17 @@ validation before any request, budgets, deadlines, redirects and headers."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+import certifi
 import httpx
 import pytest
 
@@ -18,6 +22,7 @@ from shortpen_api_client import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    AsyncShortPen,
     AuthenticationError,
     BadRequestError,
     InvalidArgumentError,
@@ -565,6 +570,35 @@ def test_the_clients_own_http_client_ignores_proxies_for_plain_http(monkeypatch:
         assert local._http._transport_for_url(url) is local._http._transport  # no proxy mount
     with httpx.Client() as trusting:  # what httpx would do by default: send it to the proxy
         assert trusting._transport_for_url(url) is not trusting._transport
+
+
+def _tls_context(sp: ShortPen | AsyncShortPen) -> ssl.SSLContext:
+    context: ssl.SSLContext = sp._http._transport._pool._ssl_context  # type: ignore[union-attr]  # httpx's pool
+    return context
+
+
+def test_clients_share_one_tls_context_per_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Making a TLS context loads the CA bundle (20 ms, a tenth of a short call): the clients this
+    package creates share httpx's default one, made once per setting; a CA file named by
+    SSL_CERT_FILE (for https, whose environment is trusted) is another setting."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    third = AsyncShortPen(TOKEN)
+    with ShortPen(TOKEN) as first, ShortPen(TOKEN) as second:
+        shared = _tls_context(first)
+        assert _tls_context(second) is shared
+        assert _tls_context(third) is shared
+        assert shared.cert_store_stats()["x509_ca"] > 10  # certifi's bundle
+    asyncio.run(third.aclose())
+    bundle = Path(certifi.where()).read_text(encoding="ascii")
+    end = "-----END CERTIFICATE-----"
+    ca = tmp_path / "ca.pem"
+    ca.write_text(bundle[bundle.index("-----BEGIN CERTIFICATE-----") : bundle.index(end) + len(end)] + "\n")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    with ShortPen(TOKEN) as own, ShortPen(TOKEN, base_url="http://127.0.0.1:9") as local:
+        assert _tls_context(own) is not shared
+        assert _tls_context(own).cert_store_stats()["x509_ca"] == 1
+        assert _tls_context(local).cert_store_stats()["x509_ca"] > 10  # http: SSL_CERT_FILE not trusted
 
 
 def test_a_server_message_quoting_the_token_is_redacted() -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from shortpen_api_client import AnalyticsEvent, AsyncShortPen, ShortPen, _async_client, _formats
 from shortpen_api_client._arrow import arrow_schema
-from shortpen_api_client._arrow_body import body_to_table
+from shortpen_api_client._arrow_body import body_to_table, window_table
 from shortpen_api_client._decode import FALLBACKS
 from shortpen_api_client.testing import FakeShortPen
 
@@ -166,7 +166,7 @@ def test_async_reads_bodies_through_the_fast_path_in_the_decoding_thread(
 
         return read
 
-    monkeypatch.setattr(_async_client, "body_to_table", watched(body_to_table))  # the names both modules use
+    monkeypatch.setattr(_async_client, "window_table", watched(window_table))  # the names both modules use
     monkeypatch.setattr(_formats, "body_to_table", watched(body_to_table))
     before = dict(FALLBACKS)
 
