@@ -122,6 +122,9 @@ def test_unknown_text_that_looks_like_a_date_time_stays_text() -> None:
         b"<html>502 Bad Gateway</html>",
         b"",
         body([event(1)])[:-3],
+        body([event(1, domain="x")]).replace(b'"x"', b'"\xff"'),  # not UTF-8: pyarrow's reader takes it
+        body([event(1, extra="x")]).replace(b'"x"', b'"\xff"'),
+        b"\xef\xbb\xbf" + body([event(1)]),  # a byte order mark: pyarrow's reader takes it too
     ],
 )
 def test_what_it_cannot_read_exactly_goes_the_usual_way_and_is_counted(content: bytes) -> None:

@@ -1,0 +1,235 @@
+"""The JSONL export straight from a response's bytes (``_arrow_body.body_to_lines``): each event's text
+as the server sent it, put in order by the window rules, which run on columns pyarrow's reader
+parsed; for a compact body (as servers send it) the very bytes of the usual path (decode, check,
+encode); for anything it cannot read exactly as that path would, None (the usual path then runs),
+counted in ``_decode.FALLBACKS["lines"]``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shortpen_api_client import ShortPen, _arrow_body, _export
+from shortpen_api_client._arrow_body import body_to_lines
+from shortpen_api_client._decode import FALLBACKS, decode_events
+from shortpen_api_client._engine import ascending
+from shortpen_api_client._formats import jsonl_encoder
+from shortpen_api_client._windows import Window
+from shortpen_api_client.errors import InvalidResponseError
+from shortpen_api_client.testing import FakeShortPen
+
+from ._realistic import body, realistic
+from .test_arrow import BERLIN_DST, DAY, _wide, unusual_events
+from .test_columnar import RANGE, URL, realistic_transport
+from .test_export import event
+
+Outcome = tuple[bytes, tuple[int, ...], Any, frozenset[str], frozenset[int]]
+
+
+def usual(content: bytes, window: Window) -> Outcome:
+    """What the JSONL export writes for this body when it decodes and checks the events first."""
+    events = ascending(decode_events(content), window, content)
+    ids = tuple(e["id"] for e in events)
+    return jsonl_encoder()(events), ids, events.trim, events.unknown, events.tail
+
+
+def fast(content: bytes, window: Window) -> Outcome | None:
+    lines = body_to_lines(content, window.as_tuple())
+    if lines is None:
+        return None
+    return lines.data, lines.ids, lines.trim, lines.unknown, lines.tail
+
+
+def test_realistic_bodies_give_the_bytes_of_the_usual_path_with_no_fallback() -> None:
+    """Absent and null optionals, unknown fields (text needing escapes, non-ASCII), sub-second
+    stamps, ties, inversions, a DST day."""
+    fake = FakeShortPen(seed=5, events_per_day=300, timezone="Europe/Berlin")
+    content = body(realistic(fake.events(BERLIN_DST.start, BERLIN_DST.end, workspace_id=31)))
+    assert b"\\\\" in content  # escapes and UTF-8, as sent
+    assert "ü".encode() in content
+    before = FALLBACKS["lines"]
+    got = fast(content, BERLIN_DST)
+    assert FALLBACKS["lines"] == before
+    assert got is not None
+    want = usual(content, BERLIN_DST)
+    assert got == want
+    assert len(got[1]) > 1500
+    assert got[3] == {"utm_source", "session_ms"}
+
+
+def test_the_window_rules_drop_what_the_usual_path_drops() -> None:
+    events = [
+        event(2, "2025-01-01T12:00:00+01:00"),
+        event(1, "2025-01-01T00:00:00+01:00"),  # out of order: sorted
+        event(2, "2025-01-01T13:00:00+01:00"),  # the same id again: dropped
+        event(3, "2025-01-02T00:00:00+01:00"),  # the first instant of the next day: dropped
+        event(4, "2025-01-01T12:00:00+01:00"),  # a tie with the first: after it, as sent
+    ]
+    content = body(events)
+    got = fast(content, DAY)
+    assert got is not None
+    assert got == usual(content, DAY)
+    data, ids, trim, _, tail = got
+    assert ids == (1, 2, 4)
+    assert [json.loads(line)["id"] for line in data.splitlines()] == [1, 2, 4]
+    assert (trim.repeated, trim.outside) == (1, 1)
+    assert tail == {1, 2, 4}
+
+
+def test_an_event_hours_into_the_next_day_is_refused_as_by_the_usual_path() -> None:
+    content = body([event(1), event(2, "2025-01-02T03:00:00+01:00")])
+    with pytest.raises(InvalidResponseError, match="outside the window's days"):
+        usual(content, DAY)
+    with pytest.raises(InvalidResponseError, match=r"^2025-01-01: event 2 .* local time 2025-01-02T03:00:00"):
+        fast(content, DAY)
+
+
+def _nested_unknown() -> bytes:
+    return body([event(1, extra=[{"a": 1}, {"b": 2}])])
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        body([None]),  # pyarrow 26's reader crashes on a line "null": never given one
+        body([event(1), None]),
+        body([None, event(1)]),
+        body([event(1), [1]]),
+        body([]),
+        body([event(1, domain="a},{b")]),  # a boundary inside a string
+        _nested_unknown(),  # ... and between objects nested in an unknown field
+        body([event(1, extra=1.5)]),  # a float: may be NaN, which only pyarrow's reader takes
+        body([event(1)]).replace(b"}]}", b',"x":NaN}]}'),
+        body([event(1, extra=2**70)]),
+        body([event(1, extra={"a": 1})]),  # an object, a list: they may hold one
+        body([event(1, domain="x")]).replace(b'"x"', b'"\xff"'),  # not UTF-8
+        b"\xef\xbb\xbf" + body([event(1)]),  # a byte order mark
+        body([event(1)]).replace(b'"domain"', b'"domain":"a","domain"'),  # a key twice
+        body([event(1), event(2)]).replace(b"},{", b"}, {"),  # not compact
+        json.dumps({"success": True, "data": [event(1), event(2)]}, indent=2).encode(),
+        body([event(1)]) + b" ",
+        body([event(1)]) + body([event(2)]),
+        body([event(1)])[:-2] + b'],"data":[]}',  # a second "data": the last one counts
+        body([event(1)])[:-2] + b"]," + body([event(2)])[1:],
+        body([event(1)], success=False),
+        body([event(1)], success="true"),
+        b'{"nested":{"data":[' + body([event(1)])[1:],
+        body([{**event(1), "id": 1.0}]),
+        body([{**event(1), "id": 2**64}]),
+        body([{**event(1), "id": True}]),
+        body([{k: v for k, v in event(1).items() if k != "domain"}]),
+        body([event(1, "2025-01-01T09:30:00")]),  # no offset
+        b"<html>502 Bad Gateway</html>",
+        b"",
+    ],
+)
+def test_what_it_cannot_read_exactly_goes_the_usual_way_and_is_counted(content: bytes) -> None:
+    before = FALLBACKS["lines"]
+    assert body_to_lines(content, DAY.as_tuple()) is None
+    assert FALLBACKS["lines"] == before + 1
+
+
+def test_a_second_data_list_is_what_the_usual_path_reads() -> None:
+    content = body([event(1)])[:-2] + b'],"data":[' + body([event(2)]).split(b'"data":[')[1]
+    assert [e["id"] for e in decode_events(content)] == [2]
+    assert body_to_lines(content, DAY.as_tuple()) is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=st.lists(unusual_events, max_size=5))
+def test_when_it_reads_a_body_it_is_what_the_usual_path_writes(events: list[dict[str, Any]]) -> None:
+    content = body(events)
+    window = _wide(events)
+    try:
+        got = fast(content, window)
+    except InvalidResponseError:
+        with pytest.raises(InvalidResponseError):
+            usual(content, window)
+        return
+    if got is None:
+        return
+    try:
+        want = usual(content, window)
+    except (InvalidResponseError, ValueError) as exc:
+        pytest.fail(f"the lines path took a body the usual way refuses: {exc}")
+    assert got == want
+
+
+def test_the_jsonl_export_reads_each_body_as_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeShortPen(seed=11, events_per_day=150, timezone="Europe/Berlin")
+    calls = []
+    real = _arrow_body.body_to_lines
+
+    def watched(content: bytes, window: Any) -> Any:
+        calls.append(window)
+        return real(content, window)
+
+    before = FALLBACKS["lines"]
+    monkeypatch.setattr(_export, "body_to_lines", watched, raising=False)
+    monkeypatch.setattr("shortpen_api_client._formats.body_to_lines", watched)
+    http = httpx.Client(transport=realistic_transport(fake), base_url=URL)
+    with ShortPen(fake.token, http_client=http, window_days=3) as client:
+        client.export(*RANGE, tmp_path / "fast.jsonl")
+    assert len(calls) == 5  # 14 days in windows of 3
+    assert FALLBACKS["lines"] == before
+    monkeypatch.setattr("shortpen_api_client._formats.body_to_lines", lambda content, window: None)
+    http = httpx.Client(transport=realistic_transport(fake), base_url=URL)
+    with ShortPen(fake.token, http_client=http, window_days=3) as client:
+        client.export(*RANGE, tmp_path / "usual.jsonl")
+    assert (tmp_path / "fast.jsonl").read_bytes() == (tmp_path / "usual.jsonl").read_bytes()
+
+
+def test_a_split_window_joins_a_half_read_as_lines_with_one_decoded(tmp_path: Path) -> None:
+    """The first day's body falls back (an unknown float), the second's is read as lines; an id in
+    both halves is written once."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked = json.loads(request.content)
+        if asked["start"] != asked["end"]:
+            return httpx.Response(413, json={"success": False, "status_code": 413, "message": "too large"})
+        if asked["start"] == "2025-01-01":
+            data = [event(1, "2025-01-01T10:00:00+01:00", extra=0.5), event(2, "2025-01-01T11:00:00+01:00")]
+        else:
+            data = [event(2, "2025-01-02T09:00:00+01:00"), event(3, "2025-01-02T10:00:00+01:00")]
+        return httpx.Response(200, content=body(data), headers={"content-type": "application/json"})
+
+    before = FALLBACKS["lines"]
+    http = httpx.Client(transport=httpx.MockTransport(handler), base_url=URL)
+    with ShortPen("spk_test_split_4b1d", http_client=http, window_days=2) as client:
+        report = client.export("2025-01-01", "2025-01-02", tmp_path / "out.jsonl")
+    assert FALLBACKS["lines"] == before + 1
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(e["id"], e["created_at"][:10]) for e in lines] == [
+        (1, "2025-01-01"),
+        (2, "2025-01-01"),
+        (3, "2025-01-02"),
+    ]
+    assert lines[0]["extra"] == 0.5
+    assert report.events == 3
+
+
+def test_without_pyarrow_the_usual_path_writes_jsonl(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def missing() -> None:
+        raise ImportError("no pyarrow here")
+
+    monkeypatch.setattr(_arrow_body, "import_pyarrow", missing)
+    content = body([event(2, "2025-01-01T12:00:00+01:00"), event(1)])
+    assert body_to_lines(content, DAY.as_tuple()) is None
+    http = httpx.Client(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=content)), base_url=URL
+    )
+    with ShortPen("spk_test_nopa_4b1d", http_client=http) as client:
+        client.export("2025-01-01", "2025-01-01", tmp_path / "out.jsonl")
+    assert (tmp_path / "out.jsonl").read_bytes() == usual(content, DAY)[0]
+
+
+def test_an_empty_day_is_an_empty_part() -> None:
+    lines = body_to_lines(body([event(1, "2025-01-02T00:00:00+01:00")]), DAY.as_tuple())  # an edge spill only
+    assert lines is not None
+    assert (lines.data, lines.ids, lines.trim.outside) == (b"", (), 1)
