@@ -75,7 +75,11 @@ def _read(pa: Any, content: bytes, fields: list[Any]) -> Any:
     )
 
 
-def _read_body(pa: Any, content: bytes, schema: Any) -> tuple[Any, frozenset[str]] | None:
+def _read_body(
+    pa: Any, content: bytes, schema: Any, *, sent: str | None = None
+) -> tuple[Any, frozenset[str]] | None:
+    """The table of :func:`body_to_table` (ascending) and the unknown fields' names; with ``sent``,
+    one more column of that name: ``created_at`` as sent (the CSV's)."""
     pc = pa.compute
     known = as_text(pa)
     read = _read(pa, content, known)
@@ -112,6 +116,8 @@ def _read_body(pa: Any, content: bytes, schema: Any) -> tuple[Any, frozenset[str
         return None
     columns[EXTRA] = extra
     table = pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
+    if sent is not None:
+        table = table.append_column(sent, text)
     instants = table.column(TIMESTAMP)
     if table.num_rows > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
         table = table.take(pc.sort_indices(table, sort_keys=[(TIMESTAMP, "ascending")]))  # stable
@@ -188,7 +194,7 @@ class BodyLines:
     """A window's events as JSON lines, each as the server sent it, by the window rules: the JSONL
     export's chunk read from a body (:func:`body_to_lines`)."""
 
-    data: bytes
+    data: bytes | str
     ids: tuple[int, ...]
     trim: Trim = NO_TRIM
     unknown: frozenset[str] = frozenset()
@@ -274,3 +280,56 @@ def _lines_read(pa: Any, lines: bytes) -> tuple[Any, frozenset[str]] | None:
     if table.num_rows > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
         table = table.take(pc.sort_indices(table, sort_keys=[(TIMESTAMP, "ascending")]))  # stable
     return table, unknown
+
+
+# -- CSV rows, for the CSV export --------------------------------------------------------------------
+
+_SENT: Final = "\x00sent"
+"""The column of ``created_at`` as sent (a name no JSON field of a table can clash with)."""
+_NEEDS_QUOTES: Final = '[,"\r\n]'
+"""What makes the csv module (``QUOTE_MINIMAL``, the excel dialect) quote a cell."""
+
+
+def body_to_csv(content: bytes, window: DateRange) -> BodyLines | None:
+    """A 200 body's events as the CSV export's rows (the spec's fields, ``created_at`` as sent, then
+    ``_extra``), with the window rules applied; the text the csv module writes for the same events.
+    None when pyarrow is not installed or :func:`body_to_table` would decline the body (counted in
+    ``_decode.FALLBACKS["arrow"]``, as there). Every cell is made by Arrow's string kernels: an
+    integer's decimal text, text quoted as the csv module quotes it (only when it holds a comma, a
+    quote or a line break; quotes doubled), a null as nothing; rows end in CRLF."""
+    try:
+        pa = import_pyarrow()
+    except ImportError:
+        return None
+    pc = pa.compute
+    schema = arrow_schema()
+    try:
+        read = _read_body(pa, content, schema, sent=_SENT) if _valid_text(content) else None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        read = None
+    if read is None:
+        _decode.FALLBACKS["arrow"] += 1
+        return None
+    table, unknown = read
+    cells = [_csv_cells(pa, table.column(_SENT if f.name == TIMESTAMP else f.name)) for f in EVENT]
+    cells.append(_csv_cells(pa, table.column(EXTRA)))
+    rows = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, ","), "", "\r\n")
+    slim = pa.table(
+        {ID: table.column(ID), TIMESTAMP: table.column(TIMESTAMP), OFFSET: table.column(OFFSET), "_csv": rows}
+    )
+    slim, trim, tail = window_rules(pa, slim, window, NO_TRIM)
+    text = slim.column("_csv").combine_chunks()
+    whole = pa.ListArray.from_arrays(pa.array([0, len(text)], pa.int32()), text)
+    data = pc.binary_join(whole, "")[0].as_py()
+    return BodyLines(data, tuple(slim.column(ID).to_pylist()), trim=trim, unknown=unknown, tail=tail)
+
+
+def _csv_cells(pa: Any, column: Any) -> Any:
+    pc = pa.compute
+    if not pa.types.is_string(column.type):
+        return pc.fill_null(pc.cast(column, pa.string()), "")
+    needs = pc.match_substring_regex(column, _NEEDS_QUOTES)
+    if not pc.any(needs).as_py():  # the usual column: no cell to quote
+        return pc.fill_null(column, "")
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
+    return pc.fill_null(pc.if_else(needs, quoted, column), "")

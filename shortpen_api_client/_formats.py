@@ -29,7 +29,7 @@ from ._arrow import (
     import_pyarrow,
     parquet_schema,
 )
-from ._arrow_body import BodyLines, body_to_lines, body_to_table
+from ._arrow_body import BodyLines, body_to_csv, body_to_lines, body_to_table
 from ._checks import ID
 from ._edges import Events
 from ._schema import EVENT, EVENT_NAMES, Field
@@ -149,6 +149,7 @@ class _JsonlSink:
 
 class _CsvSink:
     def __init__(self, file: BinaryIO, fields: tuple[Field, ...] = EVENT) -> None:
+        self._fields = fields
         self._names = tuple(f.name for f in fields)
         self._text = io.TextIOWrapper(file, encoding="utf-8", newline="")
         self._writer = csv.writer(self._text)
@@ -166,8 +167,10 @@ class _CsvSink:
         csv.writer(text).writerows(map(tuple.__add__, rows, extras))
         return TextPart(text.getvalue(), tuple(map(_GET_ID, events)))
 
-    def encode_body(self, content: bytes, window: DateRange) -> None:
-        return None
+    def encode_body(self, content: bytes, window: DateRange) -> BodyLines | None:
+        if self._fields != EVENT:  # the fast path writes the spec's columns only
+            return None
+        return body_to_csv(content, window)
 
     def write_encoded(self, part: TextPart) -> None:
         self._text.write(part.data)  # type: ignore[arg-type]  # str: this sink made it

@@ -1,12 +1,15 @@
-"""The JSONL export straight from a response's bytes (``_arrow_body.body_to_lines``): each event's text
-as the server sent it, put in order by the window rules, which run on columns pyarrow's reader
-parsed; for a compact body (as servers send it) the very bytes of the usual path (decode, check,
-encode); for anything it cannot read exactly as that path would, None (the usual path then runs),
-counted in ``_decode.FALLBACKS["lines"]``."""
+"""The JSONL and CSV exports straight from a response's bytes, the window rules run on the columns
+pyarrow's reader parsed: JSONL (``_arrow_body.body_to_lines``) writes each event's text as the
+server sent it, for a compact body (as servers send it) the very bytes of the usual path (decode,
+check, encode); CSV (``_arrow_body.body_to_csv``) the rows the csv module writes, made by Arrow's
+string kernels. For anything they cannot read exactly as that path would: None (the usual path then
+runs), counted in ``_decode.FALLBACKS`` (``"lines"``; ``"arrow"`` for CSV, as the Parquet path)."""
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +18,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shortpen_api_client import ShortPen, _arrow_body, _export
-from shortpen_api_client._arrow_body import body_to_lines
+from shortpen_api_client import ShortPen, _arrow_body
+from shortpen_api_client._arrow_body import BodyLines, body_to_csv, body_to_lines
 from shortpen_api_client._decode import FALLBACKS, decode_events
 from shortpen_api_client._engine import ascending
-from shortpen_api_client._formats import jsonl_encoder
+from shortpen_api_client._formats import _CsvSink, jsonl_encoder
 from shortpen_api_client._windows import Window
 from shortpen_api_client.errors import InvalidResponseError
 from shortpen_api_client.testing import FakeShortPen
@@ -29,41 +32,47 @@ from .test_arrow import BERLIN_DST, DAY, _wide, unusual_events
 from .test_columnar import RANGE, URL, realistic_transport
 from .test_export import event
 
-Outcome = tuple[bytes, tuple[int, ...], Any, frozenset[str], frozenset[int]]
+Outcome = tuple[bytes | str, tuple[int, ...], Any, frozenset[str], frozenset[int]]
+FORMATS = ("jsonl", "csv")
+READERS: dict[str, Callable[[bytes, Any], BodyLines | None]] = {"jsonl": body_to_lines, "csv": body_to_csv}
+COUNTERS = {"jsonl": "lines", "csv": "arrow"}
 
 
-def usual(content: bytes, window: Window) -> Outcome:
-    """What the JSONL export writes for this body when it decodes and checks the events first."""
+def usual(content: bytes, window: Window, format: str = "jsonl") -> Outcome:
+    """What the export writes for this body when it decodes and checks the events first."""
     events = ascending(decode_events(content), window, content)
     ids = tuple(e["id"] for e in events)
-    return jsonl_encoder()(events), ids, events.trim, events.unknown, events.tail
+    data = jsonl_encoder()(events) if format == "jsonl" else _CsvSink(io.BytesIO()).encode(events).data
+    return data, ids, events.trim, events.unknown, events.tail
 
 
-def fast(content: bytes, window: Window) -> Outcome | None:
-    lines = body_to_lines(content, window.as_tuple())
+def fast(content: bytes, window: Window, format: str = "jsonl") -> Outcome | None:
+    lines = READERS[format](content, window.as_tuple())
     if lines is None:
         return None
     return lines.data, lines.ids, lines.trim, lines.unknown, lines.tail
 
 
-def test_realistic_bodies_give_the_bytes_of_the_usual_path_with_no_fallback() -> None:
-    """Absent and null optionals, unknown fields (text needing escapes, non-ASCII), sub-second
-    stamps, ties, inversions, a DST day."""
+@pytest.mark.parametrize("format", FORMATS)
+def test_realistic_bodies_give_the_bytes_of_the_usual_path_with_no_fallback(format: str) -> None:
+    """Absent and null optionals, unknown fields (text needing escapes and quotes, non-ASCII),
+    sub-second stamps, ties, inversions, a DST day."""
     fake = FakeShortPen(seed=5, events_per_day=300, timezone="Europe/Berlin")
     content = body(realistic(fake.events(BERLIN_DST.start, BERLIN_DST.end, workspace_id=31)))
     assert b"\\\\" in content  # escapes and UTF-8, as sent
     assert "ü".encode() in content
-    before = FALLBACKS["lines"]
-    got = fast(content, BERLIN_DST)
-    assert FALLBACKS["lines"] == before
+    before = dict(FALLBACKS)
+    got = fast(content, BERLIN_DST, format)
+    assert dict(FALLBACKS) == before
     assert got is not None
-    want = usual(content, BERLIN_DST)
+    want = usual(content, BERLIN_DST, format)
     assert got == want
     assert len(got[1]) > 1500
     assert got[3] == {"utm_source", "session_ms"}
 
 
-def test_the_window_rules_drop_what_the_usual_path_drops() -> None:
+@pytest.mark.parametrize("format", FORMATS)
+def test_the_window_rules_drop_what_the_usual_path_drops(format: str) -> None:
     events = [
         event(2, "2025-01-01T12:00:00+01:00"),
         event(1, "2025-01-01T00:00:00+01:00"),  # out of order: sorted
@@ -72,22 +81,22 @@ def test_the_window_rules_drop_what_the_usual_path_drops() -> None:
         event(4, "2025-01-01T12:00:00+01:00"),  # a tie with the first: after it, as sent
     ]
     content = body(events)
-    got = fast(content, DAY)
+    got = fast(content, DAY, format)
     assert got is not None
-    assert got == usual(content, DAY)
-    data, ids, trim, _, tail = got
+    assert got == usual(content, DAY, format)
+    _, ids, trim, _, tail = got
     assert ids == (1, 2, 4)
-    assert [json.loads(line)["id"] for line in data.splitlines()] == [1, 2, 4]
     assert (trim.repeated, trim.outside) == (1, 1)
     assert tail == {1, 2, 4}
 
 
-def test_an_event_hours_into_the_next_day_is_refused_as_by_the_usual_path() -> None:
+@pytest.mark.parametrize("format", FORMATS)
+def test_an_event_hours_into_the_next_day_is_refused_as_by_the_usual_path(format: str) -> None:
     content = body([event(1), event(2, "2025-01-02T03:00:00+01:00")])
     with pytest.raises(InvalidResponseError, match="outside the window's days"):
-        usual(content, DAY)
+        usual(content, DAY, format)
     with pytest.raises(InvalidResponseError, match=r"^2025-01-01: event 2 .* local time 2025-01-02T03:00:00"):
-        fast(content, DAY)
+        fast(content, DAY, format)
 
 
 def _nested_unknown() -> bytes:
@@ -141,51 +150,60 @@ def test_a_second_data_list_is_what_the_usual_path_reads() -> None:
     assert body_to_lines(content, DAY.as_tuple()) is None
 
 
+@pytest.mark.parametrize("format", FORMATS)
 @settings(max_examples=150, deadline=None)
 @given(events=st.lists(unusual_events, max_size=5))
-def test_when_it_reads_a_body_it_is_what_the_usual_path_writes(events: list[dict[str, Any]]) -> None:
+def test_when_it_reads_a_body_it_is_what_the_usual_path_writes(
+    format: str, events: list[dict[str, Any]]
+) -> None:
+    """Any text (commas, quotes, line breaks, non-ASCII: the csv module's quoting), any JSON value
+    in unknown fields, odd ids and stamps."""
     content = body(events)
     window = _wide(events)
     try:
-        got = fast(content, window)
+        got = fast(content, window, format)
     except InvalidResponseError:
         with pytest.raises(InvalidResponseError):
-            usual(content, window)
+            usual(content, window, format)
         return
     if got is None:
         return
     try:
-        want = usual(content, window)
+        want = usual(content, window, format)
     except (InvalidResponseError, ValueError) as exc:
         pytest.fail(f"the lines path took a body the usual way refuses: {exc}")
     assert got == want
 
 
-def test_the_jsonl_export_reads_each_body_as_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("format", FORMATS)
+def test_the_export_reads_each_body_straight(
+    format: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = FakeShortPen(seed=11, events_per_day=150, timezone="Europe/Berlin")
     calls = []
-    real = _arrow_body.body_to_lines
+    name = READERS[format].__name__
+    real = READERS[format]
 
     def watched(content: bytes, window: Any) -> Any:
         calls.append(window)
         return real(content, window)
 
-    before = FALLBACKS["lines"]
-    monkeypatch.setattr(_export, "body_to_lines", watched, raising=False)
-    monkeypatch.setattr("shortpen_api_client._formats.body_to_lines", watched)
+    before = dict(FALLBACKS)
+    monkeypatch.setattr(f"shortpen_api_client._formats.{name}", watched)
     http = httpx.Client(transport=realistic_transport(fake), base_url=URL)
     with ShortPen(fake.token, http_client=http, window_days=3) as client:
-        client.export(*RANGE, tmp_path / "fast.jsonl")
+        client.export(*RANGE, tmp_path / f"fast.{format}")
     assert len(calls) == 5  # 14 days in windows of 3
-    assert FALLBACKS["lines"] == before
-    monkeypatch.setattr("shortpen_api_client._formats.body_to_lines", lambda content, window: None)
+    assert dict(FALLBACKS) == before
+    monkeypatch.setattr(f"shortpen_api_client._formats.{name}", lambda content, window: None)
     http = httpx.Client(transport=realistic_transport(fake), base_url=URL)
     with ShortPen(fake.token, http_client=http, window_days=3) as client:
-        client.export(*RANGE, tmp_path / "usual.jsonl")
-    assert (tmp_path / "fast.jsonl").read_bytes() == (tmp_path / "usual.jsonl").read_bytes()
+        client.export(*RANGE, tmp_path / f"usual.{format}")
+    assert (tmp_path / f"fast.{format}").read_bytes() == (tmp_path / f"usual.{format}").read_bytes()
 
 
-def test_a_split_window_joins_a_half_read_as_lines_with_one_decoded(tmp_path: Path) -> None:
+@pytest.mark.parametrize("format", FORMATS)
+def test_a_split_window_joins_a_half_read_straight_with_one_decoded(format: str, tmp_path: Path) -> None:
     """The first day's body falls back (an unknown float), the second's is read as lines; an id in
     both halves is written once."""
 
@@ -214,7 +232,10 @@ def test_a_split_window_joins_a_half_read_as_lines_with_one_decoded(tmp_path: Pa
     assert report.events == 3
 
 
-def test_without_pyarrow_the_usual_path_writes_jsonl(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize("format", FORMATS)
+def test_without_pyarrow_the_usual_path_writes_it(
+    format: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     def missing() -> None:
         raise ImportError("no pyarrow here")
 
@@ -229,7 +250,49 @@ def test_without_pyarrow_the_usual_path_writes_jsonl(monkeypatch: pytest.MonkeyP
     assert (tmp_path / "out.jsonl").read_bytes() == usual(content, DAY)[0]
 
 
-def test_an_empty_day_is_an_empty_part() -> None:
-    lines = body_to_lines(body([event(1, "2025-01-02T00:00:00+01:00")]), DAY.as_tuple())  # an edge spill only
+@pytest.mark.parametrize("format", FORMATS)
+def test_an_empty_day_is_an_empty_part(format: str) -> None:
+    lines = READERS[format](
+        body([event(1, "2025-01-02T00:00:00+01:00")]), DAY.as_tuple()
+    )  # an edge spill only
     assert lines is not None
-    assert (lines.data, lines.ids, lines.trim.outside) == (b"", (), 1)
+    assert (len(lines.data), lines.ids, lines.trim.outside) == (0, (), 1)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        body([None]),
+        body([event(1, extra=1.5)]),  # an unknown float: the usual path writes it
+        body([event(1, extra=[1])]),
+        body([event(1, extra="tab\there")]),  # a control character to escape
+        body([event(1, domain="x")]).replace(b'"x"', b'"\xff"'),  # not UTF-8
+        body([{**event(1), "id": 1.0}]),
+        body([event(1, domain=7)]),
+        body([event(1)], success=False),
+    ],
+)
+def test_csv_rows_decline_what_the_parquet_path_declines(content: bytes) -> None:
+    before = FALLBACKS["arrow"]
+    assert body_to_csv(content, DAY.as_tuple()) is None
+    assert FALLBACKS["arrow"] == before + 1
+
+
+def test_csv_rows_of_a_pretty_printed_body_are_the_usual_ones() -> None:
+    content = json.dumps(
+        {"success": True, "data": [event(2, referrer='a,"b"\r\nc'), event(1)]}, indent=2
+    ).encode()
+    got = fast(content, DAY, "csv")
+    assert got is not None
+    assert got == usual(content, DAY, "csv")
+    assert '"a,""b""\r\nc"' in str(got[0])
+
+
+@pytest.mark.parametrize(
+    "text", ["a\nb", "a\rb", "a\r\nb", "a,b", 'a"b', '"', " a ", "", "a\tb", "ü,ß", "\\", "x" * 300]
+)
+def test_csv_cells_are_quoted_as_the_csv_module_quotes_them(text: str) -> None:
+    content = body([event(1, referrer=text, domain=text or "d"), event(2, country=None)])
+    got = fast(content, DAY, "csv")
+    assert got is not None
+    assert got == usual(content, DAY, "csv")
