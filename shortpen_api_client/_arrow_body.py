@@ -232,8 +232,9 @@ def body_to_lines(content: bytes, window: DateRange) -> BodyLines | None:
     except ImportError:
         return None
     lines = _json_lines(content) if _valid_text(content) else None
+    texts = lines.split(b"\n") if lines is not None else []
     try:
-        read = _lines_read(pa, lines) if lines is not None else None
+        read = _lines_read(pa, lines, len(texts)) if lines is not None else None
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         read = None
     if read is None or lines is None:
@@ -242,12 +243,14 @@ def body_to_lines(content: bytes, window: DateRange) -> BodyLines | None:
     table, unknown = read
     table, trim, tail = window_rules(pa, table, window, NO_TRIM)
     rows = table.column("_row").to_pylist()
-    texts = lines.split(b"\n")
-    data = b"\n".join(map(texts.__getitem__, rows)) + b"\n" if rows else b""
+    if rows == list(range(len(texts))):
+        data = lines + b"\n"  # in order, nothing dropped
+    else:
+        data = b"\n".join(map(texts.__getitem__, rows)) + b"\n" if rows else b""
     return BodyLines(data, tuple(table.column(ID).to_pylist()), trim=trim, unknown=unknown, tail=tail)
 
 
-def _lines_read(pa: Any, lines: bytes) -> tuple[Any, frozenset[str]] | None:
+def _lines_read(pa: Any, lines: bytes, count: int) -> tuple[Any, frozenset[str]] | None:
     """The columns the window rules need (id, created_at, its offset, the line's number), ascending;
     and the unknown fields' names. None for what the usual path reads otherwise."""
     pc = pa.compute
@@ -260,7 +263,7 @@ def _lines_read(pa: Any, lines: bytes) -> tuple[Any, frozenset[str]] | None:
             newlines_in_values=False,
         ),
     )
-    if read.num_rows != lines.count(b"\n") + 1:
+    if read.num_rows != count:  # a line held two objects ("{...} {...}"): not the body's list
         return None
     known = {field.name for field in EVENT}
     for field in EVENT:
