@@ -81,10 +81,11 @@ def _read(pa: Any, content: bytes, fields: list[Any]) -> Any:
 
 
 def _read_body(
-    pa: Any, content: bytes, schema: Any, *, sent: str | None = None
+    pa: Any, content: bytes, schema: Any, *, sent: str | None = None, unknown: str | None = None
 ) -> tuple[Any, frozenset[str]] | None:
     """The table of :func:`body_to_table` (ascending) and the unknown fields' names; with ``sent``,
-    one more column of that name: ``created_at`` as sent (the CSV's)."""
+    one more column of that name: ``created_at`` as sent (the CSV's); with ``unknown``, each unknown
+    field's column too, named ``unknown`` + its name (the models')."""
     pc = pa.compute
     known = as_text(pa)
     read = _read(pa, content, known)
@@ -116,13 +117,18 @@ def _read_body(
     columns[OFFSET] = minutes
     for name in PARSED:
         columns[name] = columns[name].cast(schema.field(name).type)
-    extra = _extra_column(pa, children, len(events))
+    # The models keep the unknown columns themselves (``unknown``): no _extra text to make.
+    extra = (
+        _extra_column(pa, children, len(events)) if unknown is None else pa.nulls(len(events), pa.string())
+    )
     if extra is None:
         return None
     columns[EXTRA] = extra
     table = pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
     if sent is not None:
         table = table.append_column(sent, text)
+    for name, column in children.items() if unknown is not None else ():
+        table = table.append_column(unknown + name, column)
     instants = table.column(TIMESTAMP)
     if table.num_rows > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
         table = table.take(pc.sort_indices(table, sort_keys=[(TIMESTAMP, "ascending")]))  # stable

@@ -20,7 +20,7 @@ import httpx
 from ._arrow import events_columns, import_pyarrow
 from ._arrow_body import window_table
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, Body
-from ._decode import checked_models, iter_models
+from ._decode import checked_models
 from ._drive import AsyncDecoder, Control, Exchange, Held
 from ._edges import Delivery, Events
 from ._engine import (
@@ -37,6 +37,7 @@ from ._engine import (
 )
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncJob, SyncReport
+from ._model_rows import body_to_rows, checked_rows, window_models
 from ._windows import Window
 from .errors import DateRange, ShortPenError
 
@@ -140,9 +141,10 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
 
     async def _events(self, run: Run) -> AsyncIterator[AnalyticsEvent]:
         with kept_secret(self._settings.token):
-            async with contextlib.aclosing(self._delivered(run, _checked)) as windows:
+            chunks = self._delivered(run, checked_rows, from_body=body_to_rows)  # type: ignore[type-var]  # Rows | Events: each joins the other
+            async with contextlib.aclosing(chunks) as windows:
                 async for window, events in windows:
-                    for event in checked_models(window.as_tuple(), iter_models(events)):
+                    for event in checked_models(window.as_tuple(), window_models(events)):
                         yield event
 
     def clicks_batches(

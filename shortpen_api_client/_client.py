@@ -23,7 +23,7 @@ import httpx
 from ._arrow import events_columns, import_pyarrow
 from ._arrow_body import window_table
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, Body
-from ._decode import checked_models, iter_models
+from ._decode import checked_models
 from ._drive import Control, Decoder, Exchange, Held, IOThreads, within
 from ._edges import Delivery, Events
 from ._engine import (
@@ -40,6 +40,7 @@ from ._engine import (
 )
 from ._generated.models import AnalyticsEvent
 from ._jobs import DEFAULT_LOOKBACK_DAYS, ExportJob, ExportReport, SyncReport
+from ._model_rows import body_to_rows, checked_rows, window_models
 from ._windows import Window
 from .errors import DateRange, ShortPenError
 
@@ -147,10 +148,11 @@ class ShortPen(_BaseClient[httpx.Client]):
         return self._events(run)
 
     def _events(self, run: Run) -> Iterator[AnalyticsEvent]:
-        # Decoded in the worker threads; each model is built only when asked for (see iter_models).
+        # Decoded in the worker threads (straight from the body when pyarrow can); each model is built
+        # only when asked for (see iter_models).
         with kept_secret(self._settings.token):
-            for window, events in self._delivered(run, _checked):
-                yield from checked_models(window.as_tuple(), iter_models(events))
+            for window, events in self._delivered(run, checked_rows, from_body=body_to_rows):  # type: ignore[type-var]  # Rows | Events: each joins the other
+                yield from checked_models(window.as_tuple(), window_models(events))
 
     def clicks_batches(
         self,

@@ -165,7 +165,9 @@ class Events(list[Event]):
             instants=[instants[i] for i in indexes] if instants is not None else None,
         )
 
-    def __add__(self, other: list[Event]) -> Events:  # type: ignore[override]  # the halves of a split window
+    def __add__(self, other: Any) -> Events:  # type: ignore[override]  # the halves of a split window
+        if not isinstance(other, list):  # a half read by pyarrow (``_model_rows.Rows``)
+            other = other.events()
         if not isinstance(other, Events):
             other = Events(other)
         seen = set(map(_GET_ID, self))
