@@ -188,11 +188,14 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         convert: Callable[[Events], C],
         *,
         from_body: Callable[[bytes, DateRange], C | None] | None = None,
+        ahead: int = 1,
     ) -> AsyncGenerator[tuple[Window, C]]:
         """The driver's windows, in order, with the exactly-once rules at window edges applied
         (``_edges.Delivery``): what every public method consumes."""
         deliver = Delivery()
-        chunks = self._converted(run, cast("Callable[[list[Event]], C]", convert), from_body=from_body)
+        chunks = self._converted(
+            run, cast("Callable[[list[Event]], C]", convert), from_body=from_body, ahead=ahead
+        )
         async with contextlib.aclosing(chunks) as windows:
             async for window, chunk in windows:
                 yield window, deliver(window.as_tuple(), chunk)
@@ -214,7 +217,9 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         with kept_secret(self._settings.token), job.writer:
             # Each window is encoded for the file in the decoding thread; written in a worker thread.
             writer = job.writer
-            encoded_windows = self._delivered(run, writer.encode, from_body=writer.encode_body)
+            encoded_windows = self._delivered(
+                run, writer.encode, from_body=writer.encode_body, ahead=writer.decode_ahead
+            )
             async with contextlib.aclosing(encoded_windows) as windows:
                 async for _, encoded in windows:
                     await asyncio.to_thread(writer.write_encoded, encoded)
@@ -261,6 +266,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         convert: Callable[[list[Event]], C],
         *,
         from_body: Callable[[bytes, DateRange], C | None] | None = None,
+        ahead: int = 1,
     ) -> AsyncGenerator[tuple[Window, C]]:
         """``ShortPen._converted`` for the event loop: each planned window's events through
         ``convert`` (or a 200's body through ``from_body``), in date order, up to ``max_concurrency``
@@ -270,7 +276,7 @@ class AsyncShortPen(_BaseClient[httpx.AsyncClient]):
         windows = enumerate(run.windows)
         control = Control(run)
         budget = Budget(run.settings)
-        decoder = AsyncDecoder()
+        decoder = AsyncDecoder(ahead)
         pending: collections.deque[_InFlight[asyncio.Task[C]]] = collections.deque()
         decode = functools.partial(_decode_window, convert, from_body, self._settings.token)
 

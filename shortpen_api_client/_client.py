@@ -195,12 +195,15 @@ class ShortPen(_BaseClient[httpx.Client]):
         convert: Callable[[Events], C],
         *,
         from_body: Callable[[bytes, DateRange], C | None] | None = None,
+        ahead: int = 1,
     ) -> Iterator[tuple[Window, C]]:
         """The driver's windows, in order, with the exactly-once rules at window edges applied
         (``_edges.Delivery``): what every public method consumes."""
         deliver = Delivery()
         # The driver passes convert what interpret returned for the window: Events.
-        chunks = self._converted(run, cast("Callable[[list[Event]], C]", convert), from_body=from_body)
+        chunks = self._converted(
+            run, cast("Callable[[list[Event]], C]", convert), from_body=from_body, ahead=ahead
+        )
         for window, chunk in chunks:
             yield window, deliver(window.as_tuple(), chunk)
 
@@ -226,7 +229,9 @@ class ShortPen(_BaseClient[httpx.Client]):
         with kept_secret(self._settings.token), job.writer:
             # Each window is encoded for the file in the worker threads; here it is only written.
             writer = job.writer
-            for _, encoded in self._delivered(run, writer.encode, from_body=writer.encode_body):
+            for _, encoded in self._delivered(
+                run, writer.encode, from_body=writer.encode_body, ahead=writer.decode_ahead
+            ):
                 writer.write_encoded(encoded)
         return job.report(run, time.perf_counter() - started)
 
@@ -266,6 +271,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         convert: Callable[[list[Event]], C],
         *,
         from_body: Callable[[bytes, DateRange], C | None] | None = None,
+        ahead: int = 1,
     ) -> Iterator[tuple[Window, C]]:
         """Each planned window's events passed through ``convert``, in date order, fetching up to
         ``max_concurrency`` windows at once (fewer while those hold ``max_buffered_bytes``); each is
@@ -275,7 +281,7 @@ class ShortPen(_BaseClient[httpx.Client]):
         windows = enumerate(run.windows)
         control = Control(run)
         budget = Budget(run.settings)
-        decoder = Decoder()
+        decoder = Decoder(ahead)
         pending: collections.deque[_InFlight[concurrent.futures.Future[C]]] = collections.deque()
         workers = min(self._settings.max_concurrency, len(run.windows))
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shortpen")

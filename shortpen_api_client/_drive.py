@@ -225,12 +225,16 @@ class Decoder:
 
     AHEAD = 1
 
-    def __init__(self) -> None:
+    def __init__(self, ahead: int = AHEAD) -> None:
+        """``ahead``: how many windows past the consumer's may be decoded, each in a thread of its
+        own (2 for the JSONL and CSV exports from the body: pyarrow's reader releases the GIL, and
+        what they make is text, not objects for the collector)."""
+        self.ahead = ahead
         self._ready = threading.Condition()
         self._consumer_at = 0
         self._cancelled = False
         self._thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="shortpen-decode"
+            max_workers=ahead, thread_name_prefix="shortpen-decode"
         )
 
     def advance(self, index: int) -> None:
@@ -242,7 +246,7 @@ class Decoder:
     def run(self, index: int, decode: Callable[[], T]) -> T:
         """``decode()`` for window ``index``, in the decoding thread, on its turn (called by a worker)."""
         with self._ready:
-            self._ready.wait_for(lambda: self._cancelled or index <= self._consumer_at + self.AHEAD)
+            self._ready.wait_for(lambda: self._cancelled or index <= self._consumer_at + self.ahead)
             if self._cancelled:
                 raise Cancelled
         return self._thread.submit(decode).result()
@@ -265,11 +269,13 @@ class AsyncDecoder:
 
     AHEAD = 1
 
-    def __init__(self) -> None:
+    def __init__(self, ahead: int = AHEAD) -> None:
+        """``ahead``: as for ``Decoder``."""
+        self.ahead = ahead
         self._consumer_at = 0
         self._moved = asyncio.Event()
         self._thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="shortpen-decode"
+            max_workers=ahead, thread_name_prefix="shortpen-decode"
         )
 
     def advance(self, index: int) -> None:
@@ -279,7 +285,7 @@ class AsyncDecoder:
 
     async def run(self, index: int, decode: Callable[[], T]) -> T:
         """``decode()`` for window ``index``, in the decoding thread, on its turn (called by a task)."""
-        while index > self._consumer_at + self.AHEAD:
+        while index > self._consumer_at + self.ahead:
             self._moved.clear()
             await self._moved.wait()
         return await asyncio.get_running_loop().run_in_executor(self._thread, decode)
