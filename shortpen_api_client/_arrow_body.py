@@ -306,7 +306,8 @@ _NEEDS_QUOTES: Final = '[,"\r\n]'
 
 def body_to_csv(content: bytes, window: DateRange) -> BodyLines | None:
     """A 200 body's events as the CSV export's rows (the spec's fields, ``created_at`` as sent, then
-    ``_extra``), with the window rules applied; the text the csv module writes for the same events.
+    ``_extra``), with the window rules applied; the text the csv module writes for the same events,
+    encoded in UTF-8 (bytes).
     None when pyarrow is not installed or :func:`body_to_table` would decline the body (counted in
     ``_decode.FALLBACKS["arrow"]``, as there). Every cell is made by Arrow's string kernels: an
     integer's decimal text, text quoted as the csv module quotes it (only when it holds a comma, a
@@ -334,7 +335,7 @@ def body_to_csv(content: bytes, window: DateRange) -> BodyLines | None:
     slim, trim, tail = window_rules(pa, slim, window, NO_TRIM)
     text = slim.column("_csv").combine_chunks()
     whole = pa.ListArray.from_arrays(pa.array([0, len(text)], pa.int32()), text)
-    data = pc.binary_join(whole, "")[0].as_py()
+    data = pc.binary_join(whole, "")[0].as_buffer().to_pybytes()  # UTF-8, as the file wants it
     return BodyLines(data, tuple(slim.column(ID).to_pylist()), trim=trim, unknown=unknown, tail=tail)
 
 

@@ -53,13 +53,21 @@ class TextPart:
     def without(self, drop: frozenset[int] | set[int]) -> TextPart:
         """The rows whose id is not in ``drop`` (rare: only when an id repeats across a window edge)."""
         keep = [i for i, ident in enumerate(self.ids) if ident not in drop]
+        ids = tuple(self.ids[i] for i in keep)
         if isinstance(self.data, bytes):
-            lines = self.data.splitlines(keepends=True)  # JSON text never holds a raw newline
-            return TextPart(b"".join(lines[i] for i in keep), tuple(self.ids[i] for i in keep))
-        rows = list(csv.reader(io.StringIO(self.data, newline="")))
-        text = io.StringIO(newline="")
-        csv.writer(text).writerows(rows[i] for i in keep)
-        return TextPart(text.getvalue(), tuple(self.ids[i] for i in keep))
+            lines = self.data.splitlines(keepends=True)
+            if len(lines) == len(self.ids):  # a row a line: JSONL (JSON text holds no raw line
+                return TextPart(b"".join(lines[i] for i in keep), ids)  # break), or CSV without one
+            text = self.data.decode()  # CSV rows read from a body, with a line break in a cell
+            return TextPart(_csv_rows(text, keep).encode(), ids)
+        return TextPart(_csv_rows(self.data, keep), ids)
+
+
+def _csv_rows(text: str, keep: list[int]) -> str:
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(rows[i] for i in keep)
+    return out.getvalue()
 
 
 class _Sink(Protocol):
@@ -151,6 +159,7 @@ class _CsvSink:
     def __init__(self, file: BinaryIO, fields: tuple[Field, ...] = EVENT) -> None:
         self._fields = fields
         self._names = tuple(f.name for f in fields)
+        self._file = file
         self._text = io.TextIOWrapper(file, encoding="utf-8", newline="")
         self._writer = csv.writer(self._text)
         self._writer.writerow((*self._names, EXTRA))
@@ -173,7 +182,11 @@ class _CsvSink:
         return body_to_csv(content, window)
 
     def write_encoded(self, part: TextPart) -> None:
-        self._text.write(part.data)  # type: ignore[arg-type]  # str: this sink made it
+        if isinstance(part.data, bytes):  # rows made from the body, in UTF-8 already
+            self._text.flush()
+            self._file.write(part.data)
+        else:
+            self._text.write(part.data)
 
     def finish(self) -> None:
         self._text.flush()
