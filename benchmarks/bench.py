@@ -537,32 +537,35 @@ client seconds), the events/s columns the best round of each.
 
 ## Reading the figures
 
-Profiled per window (13,292 realistic events, 3.7 MB; CPU time, `time.process_time`, best of 10, on
-this shared machine): `json.loads` 29-35 ms; orjson 19-21 ms; the window checks (`_edges.checked`:
-every value's type against the spec, the stamps, the days, the ids) 25-29 ms, of which the type
-checks 17-20 ms; the model builder 24 ms; pyarrow's JSON reader 16-20 ms and the rest of
-`body_to_table` 5 ms.
+Profiled per window (13,292 realistic events, 3.9 MB, on this shared machine): `json.loads` 29-31 ms,
+orjson 16-23 ms, pyarrow's JSON reader 17-20 ms. Thread CPU per window in the decoding thread during
+a throughput run: JSONL from the body 38 ms, CSV 48 ms, `clicks()`'s columns 29 ms (plus 7 ms for the
+models in the consumer); the usual Python path (orjson, the checks, the models) took 80-100 ms.
 
-- `clicks()` and the JSONL and CSV exports decode with orjson and check every value in Python: the
-  checks cost about as much as decoding (one C-level pass per group of fields, about 1.3 us an event;
-  before them there were none, which is why these rows fell from the last run). `clicks()` then
-  builds a model per event. Every step holds the GIL, so on loopback the worker threads cannot run
-  beside the consumer. Against a real server, waiting dominates (the latency row).
-- msgspec (weighed for `clicks()`, issue 15): decoding a realistic window straight into the generated
-  `AnalyticsEvent` attrs class took 20 ms (types checked in C), against 50 ms for orjson plus the
-  builder; with the unknown fields found and kept in `additional_properties` (a second, probing
-  decode) 35-40 ms. Not taken: it rounds a 7-digit fraction where `from_dict` (`fromisoformat`)
-  truncates, so the models would not equal `from_dict`'s, and it would be a new dependency.
-- Parquet and `clicks_batches()` skip Python objects: pyarrow's JSON reader turns the response bytes
-  into Arrow columns (C++, without the GIL), realistic bodies included (no fallback). The reader
-  parses at about twice the speed of `json.loads`, and windows are decoded one at a time (one
-  decoding thread): on 2 cores 3x is out of reach without parsing windows in parallel.
-- AsyncShortPen has no Arrow fast path (its driver hands over decoded events), hence its Parquet and
-  `clicks_batches()` rows. Its latency row measures the fake server more than the client: the
-  server's listen backlog is socketserver's default of 5, and AsyncShortPen opens its 8 connections
-  at once, so some connection attempts are dropped and retried a second later (TCP's first SYN
-  retransmit): about 1.4 s where, with a backlog of 128, the same run takes 0.53-0.64 s (ShortPen,
-  whose threads connect a little apart, 0.41-0.45 s).
+- With pyarrow installed, every path reads the response with pyarrow's JSON reader (C++, the GIL
+  released, no Python object per event), which also checks every value against the spec's types; the
+  window rules run on its columns. Parquet and `clicks_batches()` keep its table; JSONL writes each
+  event's text as sent, in the order the rules give; CSV rows are made by Arrow's string kernels;
+  `clicks()` builds one `AnalyticsEvent` per event from the columns' values as the consumer asks. The
+  JSONL and CSV exports encode two windows at once (two decoding threads; they make text), the others
+  one window ahead (their tables and models are what memory holds).
+- `clicks_batches()` is not 3x: the reader parses a window in 17-20 ms where `json.loads` takes
+  29-31 ms, and the fake server shares the 2 cores. Parsing one body on both cores (split into JSON
+  lines for the reader's threads) took 9.8 ms instead of 16.7 ms alone, but made the end-to-end run
+  slower (1.06x -> 0.88x): both cores are busy already (the I/O threads, the server).
+- `clicks()` is not 0.9x: on top of the reader, the columns' Python values (`to_pylist` 4.3 ms,
+  `fromisoformat` of `created_at` as sent 1.3 ms) and the models (7 ms) hold the GIL; the client spends
+  0.72-0.78 s of CPU for the 15 windows against the script's 0.50 s. msgspec decodes a window straight
+  into the generated attrs class in 21.6 ms (`json.loads` to dicts: 29.4 ms) but drops the unknown
+  fields (`additional_properties`), rounds a 7-digit fraction where `from_dict` truncates, and would
+  be a new dependency: not taken.
+- Without pyarrow (the core install), `clicks()` and the JSONL and CSV exports decode with orjson and
+  check every value in Python (last run: `clicks()` 0.29x, JSONL 0.86x, CSV 0.48x of the script).
+- Latency: 8 windows in flight after a slow start (1, 2, 4, 8 windows: it keeps 429s rare, issue 17).
+  Starting at 4 measured 6.0x instead of 5.1x, but 6 % of requests answered 429 instead of 3 % against
+  a 2/s limit: kept. Clients share one TLS context (httpx's default); making one per client cost 20 ms.
+- AsyncShortPen decodes in the same decoding threads as ShortPen (beside its event loop): within
+  noise of ShortPen on every row (3 rounds each, so a row may read 0.8x-1.2x from one run to the next).
 - Memory: responses in flight are bounded by bytes (`max_buffered_bytes`), kept in anonymous maps
   while they wait and read by a few reused threads, so the peak stops growing with the range (the
   second row: twice as long, the same peak). What a long export still adds over a short one is
