@@ -39,7 +39,7 @@ def body_to_table(content: bytes, schema: Any | None = None) -> Columns | None:
     pa = import_pyarrow()
     schema = schema if schema is not None else arrow_schema()
     try:
-        table = _read_body(pa, content, schema) if _valid_text(pa, content) else None
+        table = _read_body(pa, content, schema) if readable(pa, content) else None
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         table = None
     if table is None:
@@ -54,12 +54,24 @@ def window_table(content: bytes, window: DateRange) -> Columns | None:
     return body_to_table(content)
 
 
-def _valid_text(pa: Any, content: bytes) -> bool:
-    """UTF-8 without a byte order mark, as the usual decoders require: pyarrow's reader takes a
-    leading BOM and invalid UTF-8 inside strings, which orjson and the standard library refuse.
-    Checked by Arrow on the bytes in place: ``bytes.decode`` made a ``str`` of each body, whose
-    size after the first raised glibc's mmap threshold and left the heap fragmented (peak RSS of a
-    2-year Parquet export +7 %)."""
+#: A container as a member's value: the body's one is its ``data`` list (a second, an unknown field
+#: holding a list or an object, which no fast path takes). JSON whitespace may sit between.
+_MEMBER_CONTAINER: Final = r":[ \t\n\r]*[\[{]"
+#: A list as a list's item (only looked for when the body holds more than one "[").
+_LIST_IN_LIST: Final = r"[\[,][ \t\n\r]*\["
+
+
+def readable(pa: Any, content: bytes) -> bool:
+    """Whether pyarrow's reader may be given this body: UTF-8 without a byte order mark, as the usual
+    decoders require (the reader takes a leading BOM and invalid UTF-8 in strings, which orjson and
+    the standard library refuse), and no container nested in an event or in the ``data`` list.
+
+    The nesting is for safety: the reader recurses once per level and overflows its thread's stack
+    somewhere past 10,000 levels (a 60 KB body of ``[[[...`` killed the process with SIGSEGV), where
+    orjson stops at 1,024 with an error. Nested values are refused by every fast path anyway, so such
+    a body goes the usual way without being read. Checked by Arrow on the bytes in place (RE2, linear
+    time): ``bytes.decode`` made a ``str`` of each body, whose size after the first raised glibc's
+    mmap threshold and left the heap fragmented (peak RSS of a 2-year Parquet export +7 %)."""
     if content.startswith(b"\xef\xbb\xbf"):
         return False
     ends = pa.array([0, len(content)], pa.int64()).buffers()[1]
@@ -68,7 +80,10 @@ def _valid_text(pa: Any, content: bytes) -> bool:
         text.validate(full=True)
     except pa.ArrowInvalid:
         return False
-    return True
+    pc = pa.compute
+    if pc.count_substring_regex(text, _MEMBER_CONTAINER)[0].as_py() != 1:
+        return False
+    return content.count(b"[") == 1 or not pc.match_substring_regex(text, _LIST_IN_LIST)[0].as_py()
 
 
 def _read(pa: Any, content: bytes, fields: list[Any]) -> Any:
@@ -242,7 +257,8 @@ def body_to_lines(content: bytes, window: DateRange) -> BodyLines | None:
         pa = import_pyarrow()
     except ImportError:
         return None
-    lines = _json_lines(content) if _valid_text(pa, content) else None
+    # A raw CR (JSON whitespace) would stay inside a line, which line-based readers split.
+    lines = _json_lines(content) if b"\r" not in content and readable(pa, content) else None
     texts = lines.split(b"\n") if lines is not None else []
     try:
         read = _lines_read(pa, lines, len(texts)) if lines is not None else None
@@ -319,7 +335,7 @@ def body_to_csv(content: bytes, window: DateRange) -> BodyLines | None:
     pc = pa.compute
     schema = arrow_schema()
     try:
-        read = _read_body(pa, content, schema, sent=_SENT) if _valid_text(pa, content) else None
+        read = _read_body(pa, content, schema, sent=_SENT) if readable(pa, content) else None
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         read = None
     if read is None:

@@ -312,15 +312,29 @@ def _trust_env(settings: Settings) -> bool:
 
 def shared_ssl_context(*, trust_env: bool) -> ssl.SSLContext:
     """httpx's default TLS context (certifi's CAs; ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when the
-    environment is trusted), made once per process for each such setting and shared by the clients
-    this package creates, as httpx advises for many clients: making one loads the CA bundle, about
-    20 ms, a tenth of a short call. A context is safe to share between threads and clients."""
+    environment is trusted), made once per setting and shared by the clients this package creates,
+    as httpx advises for many clients: making one loads the CA bundle, about 20 ms, a tenth of a
+    short call. A setting is the variables' values and the CA file's (or folder's) size and
+    modification time, so a bundle replaced in place (a CA revoked) is loaded again by the next
+    client. A context is safe to share between threads and clients."""
     env = os.environ if trust_env else {}
-    return _ssl_context(trust_env, env.get("SSL_CERT_FILE") or None, env.get("SSL_CERT_DIR") or None)
+    cafile, capath = env.get("SSL_CERT_FILE") or None, env.get("SSL_CERT_DIR") or None
+    path = cafile or capath  # certifi's bundle changes only with the package: a new process
+    return _ssl_context(trust_env, cafile, capath, _stamp(path) if path else None)
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        status = Path(path).stat()
+    except OSError:
+        return None  # httpx says what is wrong with it when the context is made
+    return status.st_mtime_ns, status.st_size
 
 
 @functools.lru_cache(maxsize=8)
-def _ssl_context(trust_env: bool, cafile: str | None, capath: str | None) -> ssl.SSLContext:
+def _ssl_context(
+    trust_env: bool, cafile: str | None, capath: str | None, stamp: tuple[int, int] | None
+) -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=trust_env)  # reads the same two variables
 
 

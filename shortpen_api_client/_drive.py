@@ -218,7 +218,8 @@ class Decoder:
     window before it.
 
     Decoding is CPU work that the GIL runs one thread at a time anyway. Done just ahead of the
-    consumer, the decoded events of at most two windows exist at once, however many were fetched
+    consumer, the decoded events of at most ``1 + ahead`` windows exist at once (two, but for the
+    JSONL and CSV exports), however many were fetched
     ahead (their raw bytes are several times smaller); done in one thread, the memory each window
     frees is reused by the next, where eight threads would each keep an allocator arena of their own.
     """

@@ -20,7 +20,7 @@ import attrs
 
 from . import _decode
 from ._arrow import OFFSET, arrow_schema, import_pyarrow, window_rules
-from ._arrow_body import _read_body, _valid_text
+from ._arrow_body import _read_body, readable
 from ._checks import ID
 from ._edges import NO_TRIM, Event, Events, Trim
 from ._generated.models import AnalyticsEvent
@@ -132,14 +132,15 @@ def body_to_rows(content: bytes, window: DateRange) -> Rows | None:
     try:
         read = (
             _read_body(pa, content, arrow_schema(), sent=_SENT, unknown=_UNKNOWN)
-            if _valid_text(pa, content)
+            if readable(pa, content)
             else None
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         read = None
     if read is not None:
         table, unknown = read
-        extras = [_UNKNOWN + name for name in unknown]
+        # In the reader's order (the order the fields first came in), as from_dict keeps them.
+        extras = [name for name in table.column_names if name.startswith(_UNKNOWN)]
         if any(table.column(name).null_count or not _plain(pa, table.column(name).type) for name in extras):
             # Absent or null: additional_properties keeps them apart, Arrow does not. A float may
             # differ from orjson's in its last bit, a list or an object may hold one.

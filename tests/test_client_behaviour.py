@@ -598,6 +598,13 @@ def test_clients_share_one_tls_context_per_setting(monkeypatch: pytest.MonkeyPat
     with ShortPen(TOKEN) as own, ShortPen(TOKEN, base_url="http://127.0.0.1:9") as local:
         assert _tls_context(own) is not shared
         assert _tls_context(own).cert_store_stats()["x509_ca"] == 1
+        with ShortPen(TOKEN) as again:
+            assert _tls_context(again) is _tls_context(own)
+        after_first = bundle.index(end) + len(end)
+        two = bundle[bundle.index("-----BEGIN CERTIFICATE-----") : bundle.index(end, after_first) + len(end)]
+        ca.write_text(two + "\n")  # the bundle replaced in place: the next client loads it again
+        with ShortPen(TOKEN) as renewed:
+            assert _tls_context(renewed).cert_store_stats()["x509_ca"] == 2
         assert _tls_context(local).cert_store_stats()["x509_ca"] > 10  # http: SSL_CERT_FILE not trusted
 
 

@@ -182,3 +182,14 @@ def test_without_pyarrow_clicks_decodes_as_usual(monkeypatch: pytest.MonkeyPatch
     )
     with ShortPen("spk_test_nopa_4b1d", http_client=http) as client:
         assert list(client.clicks("2025-01-01", "2025-01-01")) == usual(content, DAY)[0]
+
+
+def test_unknown_fields_keep_the_order_they_came_in() -> None:
+    """``additional_properties`` in the server's order, as ``from_dict`` builds it (``to_dict`` keeps it)."""
+    content = body([{**event(1), "zeta": "y", "alpha": 2}, {**event(2), "zeta": "x", "alpha": 3}])
+    rows = body_to_rows(content, DAY.as_tuple())
+    assert rows is not None
+    models, _ = usual(content, DAY)
+    got = list(rows.models())
+    assert [list(m.additional_properties) for m in got] == [list(m.additional_properties) for m in models]
+    assert list(got[0].to_dict())[:2] == ["zeta", "alpha"]

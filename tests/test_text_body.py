@@ -50,6 +50,10 @@ def usual(content: bytes, window: Window, format: str = "jsonl") -> Outcome:
     return data, ids, events.trim, events.unknown, events.tail
 
 
+def as_bytes(data: bytes | str) -> bytes:
+    return data if isinstance(data, bytes) else data.encode()
+
+
 def fast(content: bytes, window: Window, format: str = "jsonl") -> Outcome | None:
     lines = READERS[format](content, window.as_tuple())
     if lines is None:
@@ -318,3 +322,77 @@ def test_csv_cells_are_quoted_as_the_csv_module_quotes_them(text: str) -> None:
     got = fast(content, DAY, "csv")
     assert got is not None
     assert got == usual(content, DAY, "csv")
+
+
+def _nested(depth: int, opener: bytes = b"[") -> bytes:
+    closer = b"]" if opener == b"[" else b"}"
+    inner = b'{"a":' * depth if opener == b"{" else opener * depth
+    return inner + b"1" + closer * depth
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        body([event(1)]).replace(b"}]}", b',"x":' + _nested(30_000) + b"}]}"),  # 60 KB: SIGSEGV in the reader
+        body([event(1)]).replace(b"}]}", b',"x":' + _nested(30_000, b"{") + b"}]}"),
+        body([event(1)]).replace(b'"data":[', b'"data":[' + _nested(30_000) + b","),  # in the data list
+        body([event(1)]).replace(b"}]}", b',"x":[1,' + b"[1," * 30_000 + b"1" + b"]" * 30_001 + b"}]}"),
+        body([event(1)]).replace(b'"data":[', b'"meta":{"a":1},"data":['),  # a container beside data
+        body([event(1)]).replace(b"}]}", b',"x": [1]}]}'),
+    ],
+)
+@pytest.mark.parametrize("reader", ["table", *FORMATS])
+def test_nested_containers_never_reach_the_reader(reader: str, content: bytes) -> None:
+    """pyarrow's reader recurses once per level of nesting and overflows its stack past ~10,000
+    levels (the process dies); orjson stops at 1,024 with an error. No fast path takes a nested
+    value, so such a body goes the usual way without being read."""
+    if reader == "table":
+        assert _arrow_body.body_to_table(content) is None
+    else:
+        assert READERS[reader](content, DAY.as_tuple()) is None
+
+
+def test_a_deeply_nested_body_is_an_invalid_response_in_every_path(tmp_path: Path) -> None:
+    content = body([event(1)]).replace(b"}]}", b',"x":' + _nested(30_000) + b"}]}")
+    http = httpx.Client(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=content)), base_url=URL
+    )
+    with ShortPen("spk_test_deep_4b1d", http_client=http, max_retries=0) as client:
+        with pytest.raises(InvalidResponseError, match="not valid JSON"):
+            list(client.clicks("2025-01-01", "2025-01-01"))
+        with pytest.raises(InvalidResponseError, match="not valid JSON"):
+            client.clicks_table("2025-01-01", "2025-01-01")
+        for suffix in ("jsonl", "csv", "parquet"):
+            with pytest.raises(InvalidResponseError, match="not valid JSON"):
+                client.export("2025-01-01", "2025-01-01", tmp_path / f"out.{suffix}")
+
+
+def test_a_raw_cr_between_tokens_goes_the_usual_way() -> None:
+    """JSON whitespace, but a line-based reader would split the line there."""
+    content = body([event(1), event(2)]).replace(b',"domain"', b',\r"domain"')
+    before = FALLBACKS["lines"]
+    assert body_to_lines(content, DAY.as_tuple()) is None
+    assert FALLBACKS["lines"] == before + 1
+    assert b"\r" not in as_bytes(usual(content, DAY)[0])
+
+
+def test_lines_are_the_servers_text_and_hold_the_usual_values() -> None:
+    """Escapes another server writes (ensure_ascii, PHP's \\/) stay as sent: the same values as the
+    usual path's compact re-encoding, not the same bytes."""
+    content = (
+        json.dumps(
+            {"success": True, "data": [event(1, referrer="https://x.example/ü"), event(2)]},
+            separators=(",", ":"),
+        )
+        .encode()
+        .replace(b"/", b"\\/")
+    )
+    assert b"\\u00fc" in content
+    lines = body_to_lines(content, DAY.as_tuple())
+    assert lines is not None
+    assert b"\\u00fc" in lines.data
+    assert b"https:\\/\\/x.example" in lines.data
+    want = as_bytes(usual(content, DAY)[0])
+    assert [json.loads(line) for line in lines.data.splitlines()] == [
+        json.loads(line) for line in want.splitlines()
+    ]
