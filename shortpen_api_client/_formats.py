@@ -230,6 +230,11 @@ class _ParquetSink:
         table = self._pa.concat_tables(self._pending)
         self._pending, self._pending_rows = [], 0
         self._writer.write_table(table, row_group_size=table.num_rows)
+        del table
+        # Give the pool's free pages back after each row group: mimalloc kept the high-water mark of
+        # every window's conversion, so a long export's peak grew (2 years over 2 months: 1.15x ->
+        # 1.08x in `make bench`; no throughput change measured).
+        self._pa.default_memory_pool().release_unused()
 
     def finish(self) -> None:
         self._flush()
