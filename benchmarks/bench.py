@@ -570,8 +570,9 @@ models in the consumer); the usual Python path (orjson, the checks, the models) 
   while they wait and read by a few reused threads, so the peak stops growing with the range (the
   second row: twice as long, the same peak). What a long export still adds over a short one is
   mostly pyarrow's memory pool (mimalloc) keeping its high-water mark of Arrow conversions and row
-  groups, which its own count of bytes allocated does not show. The last row is the cost of bytes in
-  flight. The baseline keeps every event.
+  groups, which its own count of bytes allocated does not show: the Parquet writer gives the pool's
+  free pages back after each row group (`release_unused`: 1.15x -> 1.08x in one run). The last row is
+  the cost of bytes in flight. The baseline keeps every event.
 
 ## Reproduce
 
