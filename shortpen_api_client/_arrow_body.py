@@ -40,7 +40,7 @@ def body_to_table(content: bytes, schema: Any | None = None) -> Columns | None:
     schema = schema if schema is not None else arrow_schema()
     try:
         table = _read_body(pa, content, schema) if readable(pa, content) else None
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+    except reader_errors(pa):
         table = None
     if table is None:
         _decode.FALLBACKS["arrow"] += 1
@@ -86,6 +86,29 @@ def readable(pa: Any, content: bytes) -> bool:
     return content.count(b"[") == 1 or not pc.match_substring_regex(text, _LIST_IN_LIST)[0].as_py()
 
 
+def reader_errors(pa: Any) -> tuple[type[Exception], ...]:
+    """What pyarrow's reader and kernels raise for a body they cannot take (the caller falls back)."""
+    return (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
+
+
+def pyarrow_or_none() -> Any:
+    """``pyarrow`` when installed, else None (the fast paths are then not taken)."""
+    try:
+        return import_pyarrow()
+    except ImportError:
+        return None
+
+
+def ascending(pa: Any, table: Any) -> Any:
+    """``table`` ascending by ``created_at``: a stable sort (ties keep the server's order), only
+    when it is not ascending already."""
+    pc = pa.compute
+    instants = table.column(TIMESTAMP)
+    if table.num_rows > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
+        table = table.take(pc.sort_indices(table, sort_keys=[(TIMESTAMP, "ascending")]))
+    return table
+
+
 def _read(pa: Any, content: bytes, fields: list[Any]) -> Any:
     envelope = pa.schema([("success", pa.bool_()), ("data", pa.list_(pa.struct(fields)))])
     return pa.json.read_json(
@@ -101,7 +124,6 @@ def _read_body(
     """The table of :func:`body_to_table` (ascending) and the unknown fields' names; with ``sent``,
     one more column of that name: ``created_at`` as sent (the CSV's); with ``unknown``, each unknown
     field's column too, named ``unknown`` + its name (the models')."""
-    pc = pa.compute
     known = as_text(pa)
     read = _read(pa, content, known)
     data = read.column("data")
@@ -144,10 +166,9 @@ def _read_body(
         table = table.append_column(sent, text)
     for name, column in children.items() if unknown is not None else ():
         table = table.append_column(unknown + name, column)
-    instants = table.column(TIMESTAMP)
-    if table.num_rows > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
-        table = table.take(pc.sort_indices(table, sort_keys=[(TIMESTAMP, "ascending")]))  # stable
-    return table, frozenset(children)  # every key sent somewhere, null or not (as _edges.checked)
+    return ascending(pa, table), frozenset(
+        children
+    )  # every key sent somewhere, null or not (as _edges.checked)
 
 
 def _extra_column(pa: Any, children: dict[str, Any], length: int) -> Any:
@@ -253,16 +274,15 @@ def body_to_lines(content: bytes, window: DateRange) -> BodyLines | None:
     not null); ``created_at`` is parsed by Arrow; the rules (ascending, stable; each id once; edge
     spills dropped; other strays refused) run on those columns; the lines are then put in that order.
     No Python object is made per event but the line itself."""
-    try:
-        pa = import_pyarrow()
-    except ImportError:
+    pa = pyarrow_or_none()
+    if pa is None:
         return None
     # A raw CR (JSON whitespace) would stay inside a line, which line-based readers split.
     lines = _json_lines(content) if b"\r" not in content and readable(pa, content) else None
     texts = lines.split(b"\n") if lines is not None else []
     try:
         read = _lines_read(pa, lines, len(texts)) if lines is not None else None
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+    except reader_errors(pa):
         read = None
     if read is None or lines is None:
         _decode.FALLBACKS["lines"] += 1
@@ -280,7 +300,6 @@ def body_to_lines(content: bytes, window: DateRange) -> BodyLines | None:
 def _lines_read(pa: Any, lines: bytes, count: int) -> tuple[Any, frozenset[str]] | None:
     """The columns the window rules need (id, created_at, its offset, the line's number), ascending;
     and the unknown fields' names. None for what the usual path reads otherwise."""
-    pc = pa.compute
     read = pa.json.read_json(
         pa.py_buffer(lines),
         read_options=pa.json.ReadOptions(use_threads=False, block_size=len(lines) + 1),
@@ -307,14 +326,13 @@ def _lines_read(pa: Any, lines: bytes, count: int) -> tuple[Any, frozenset[str]]
     table = pa.table(
         {ID: read.column(ID), TIMESTAMP: instants, OFFSET: minutes, "_row": pa.array(range(read.num_rows))}
     )
-    if table.num_rows > 1 and not pc.all(pc.less_equal(instants[:-1], instants[1:])).as_py():
-        table = table.take(pc.sort_indices(table, sort_keys=[(TIMESTAMP, "ascending")]))  # stable
+    table = ascending(pa, table)
     return table, unknown
 
 
 # -- CSV rows, for the CSV export --------------------------------------------------------------------
 
-_SENT: Final = "\x00sent"
+SENT: Final = "\x00sent"
 """The column of ``created_at`` as sent (a name no JSON field of a table can clash with)."""
 _NEEDS_QUOTES: Final = '[,"\r\n]'
 """What makes the csv module (``QUOTE_MINIMAL``, the excel dialect) quote a cell."""
@@ -328,21 +346,20 @@ def body_to_csv(content: bytes, window: DateRange) -> BodyLines | None:
     ``_decode.FALLBACKS["arrow"]``, as there). Every cell is made by Arrow's string kernels: an
     integer's decimal text, text quoted as the csv module quotes it (only when it holds a comma, a
     quote or a line break; quotes doubled), a null as nothing; rows end in CRLF."""
-    try:
-        pa = import_pyarrow()
-    except ImportError:
+    pa = pyarrow_or_none()
+    if pa is None:
         return None
     pc = pa.compute
     schema = arrow_schema()
     try:
-        read = _read_body(pa, content, schema, sent=_SENT) if readable(pa, content) else None
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        read = _read_body(pa, content, schema, sent=SENT) if readable(pa, content) else None
+    except reader_errors(pa):
         read = None
     if read is None:
         _decode.FALLBACKS["arrow"] += 1
         return None
     table, unknown = read
-    cells = [_csv_cells(pa, table.column(_SENT if f.name == TIMESTAMP else f.name)) for f in EVENT]
+    cells = [_csv_cells(pa, table.column(SENT if f.name == TIMESTAMP else f.name)) for f in EVENT]
     cells.append(_csv_cells(pa, table.column(EXTRA)))
     rows = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, ","), "", "\r\n")
     slim = pa.table(

@@ -19,15 +19,14 @@ from typing import Any, Final
 import attrs
 
 from . import _decode
-from ._arrow import OFFSET, arrow_schema, import_pyarrow, window_rules
-from ._arrow_body import _read_body, readable
+from ._arrow import OFFSET, arrow_schema, window_rules
+from ._arrow_body import SENT, _read_body, pyarrow_or_none, readable, reader_errors
 from ._checks import ID
 from ._edges import NO_TRIM, Event, Events, Trim
 from ._generated.models import AnalyticsEvent
 from ._schema import TIMESTAMP
 from .errors import DateRange
 
-_SENT: Final = "\x00sent"
 _UNKNOWN: Final = "\x00unknown:"
 _INIT: Final = tuple(a.name for a in attrs.fields(AnalyticsEvent) if a.init)
 """The model's ``__init__`` arguments, in order (the derived schema's fields)."""
@@ -125,17 +124,16 @@ def window_models(chunk: Rows | Events) -> Iterator[AnalyticsEvent]:
 def body_to_rows(content: bytes, window: DateRange) -> Rows | None:
     """A 200 body's events as :class:`Rows` with the window rules applied, or None (see the module
     docstring): the usual path then decodes the body."""
-    try:
-        pa = import_pyarrow()
-    except ImportError:
+    pa = pyarrow_or_none()
+    if pa is None:
         return None
     try:
         read = (
-            _read_body(pa, content, arrow_schema(), sent=_SENT, unknown=_UNKNOWN)
+            _read_body(pa, content, arrow_schema(), sent=SENT, unknown=_UNKNOWN)
             if readable(pa, content)
             else None
         )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+    except reader_errors(pa):
         read = None
     if read is not None:
         table, unknown = read
@@ -149,10 +147,10 @@ def body_to_rows(content: bytes, window: DateRange) -> Rows | None:
         _decode.FALLBACKS["rows"] += 1
         return None
     slim = table.select(
-        [ID, TIMESTAMP, OFFSET, _SENT, *(n for n in _INIT if n not in (ID, TIMESTAMP)), *extras]
+        [ID, TIMESTAMP, OFFSET, SENT, *(n for n in _INIT if n not in (ID, TIMESTAMP)), *extras]
     )
     slim, trim, tail = window_rules(pa, slim, window, NO_TRIM)
-    stamps = slim.column(_SENT).to_pylist()
+    stamps = slim.column(SENT).to_pylist()
     columns = [
         list(map(dt.datetime.fromisoformat, stamps)) if name == TIMESTAMP else slim.column(name).to_pylist()
         for name in _INIT

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shortpen_api_client import AnalyticsEvent, AsyncShortPen, ShortPen, _model_rows
+from shortpen_api_client import AnalyticsEvent, AsyncShortPen, ShortPen, _arrow_body, _model_rows
 from shortpen_api_client._decode import FALLBACKS, decode_events, iter_models
 from shortpen_api_client._edges import Events
 from shortpen_api_client._engine import ascending
@@ -174,7 +174,7 @@ def test_without_pyarrow_clicks_decodes_as_usual(monkeypatch: pytest.MonkeyPatch
     def missing() -> None:
         raise ImportError("no pyarrow here")
 
-    monkeypatch.setattr(_model_rows, "import_pyarrow", missing)
+    monkeypatch.setattr(_arrow_body, "import_pyarrow", missing)
     content = body([event(2, "2025-01-01T12:00:00+01:00", extra="x"), event(1)])
     assert body_to_rows(content, DAY.as_tuple()) is None
     http = httpx.Client(
